@@ -1,0 +1,31 @@
+// Lint rules, including the folder boundaries of ARCHITECTURE.md: shared/ imports no service or CLI,
+// ml/ and analytics/ stay pure (no Redis), services never import one another, the CLI never imports a service.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+const services = ['**/services/**'];
+const io = ['ioredis', 'bullmq', '**/store/**'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-console': 'off',
+    },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['shared/**/*.ts'], rules: restrict([...services, '**/cli/**']) },
+  { files: ['shared/ml/**/*.ts', 'shared/analytics/**/*.ts', 'shared/data/**/*.ts'], rules: restrict([...services, '**/cli/**', ...io]) },
+  { files: ['shared/analytics/**/*.ts'], rules: restrict([...services, '**/cli/**', ...io, '@tensorflow/*', '**/ml/**']) },
+  { files: ['services/trainer/**/*.ts'], rules: restrict(['**/services/encoder/**', '**/services/downstream/**', '**/cli/**']) },
+  { files: ['services/encoder/**/*.ts'], rules: restrict(['**/services/trainer/**', '**/services/downstream/**', '**/cli/**']) },
+  { files: ['services/downstream/**/*.ts'], rules: restrict(['**/services/trainer/**', '**/services/encoder/**', '**/cli/**']) },
+  { files: ['cli/**/*.ts'], rules: restrict(services) },
+);

@@ -1,0 +1,203 @@
+/**
+ * A trained autoencoder with its preprocessing, threshold and history: the object every service and command uses.
+ * All inputs and outputs are plain Float32Arrays in the caller's units; scaling happens inside. Errors are measured
+ * in the scaled space (so features weigh equally) with the model's loss (mse or bce), averaged over features.
+ */
+import { createHash } from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
+import { InputError } from '../contracts/errors.js';
+import { decodeArtifact, encodeArtifact } from './artifact.js';
+import { cellErrors } from './loss.js';
+import { checkMatrix, type Matrix } from './matrix.js';
+import { resolveModelConfig, type ModelConfig, type ModelOptions } from './model-config.js';
+import { buildStack, disposeStack, forward, restoreStack, specsOf, stackWeights, type DenseLayer, type LayerSpec } from './network.js';
+import { applyScaler, fitScaler, invertScaler, type Scaler } from './scaler.js';
+import { estimateThreshold, type Threshold, type ThresholdMethod } from './threshold.js';
+import { gatherRows } from './random.js';
+import { trainStacks, type FitHooks, type TrainingHistory } from './train.js';
+
+const BATCH = 2048;
+const ARTIFACT_FORMAT = 1;
+
+/** Per-row reconstruction errors, and per-cell errors (rows × width) when asked for. */
+export interface Scores {
+  errors: Float32Array;
+  cellErrors?: Float32Array;
+}
+
+export interface FitOptions extends FitHooks {
+  /** How the anomaly threshold is estimated from validation errors (training errors without validation rows). */
+  threshold?: ThresholdMethod;
+}
+
+interface ArtifactHeader {
+  format: number;
+  kind: 'autoencoder';
+  config: ModelConfig;
+  features: string[];
+  scaler: Scaler;
+  threshold: Threshold | null;
+  history: TrainingHistory;
+  fingerprint: string;
+  encoder: LayerSpec[];
+  decoder: LayerSpec[];
+  createdAt: string;
+}
+
+/** sha256 over the width, feature names and raw values: identifies the training data without storing it. */
+export function dataFingerprint(data: Matrix): string {
+  const hash = createHash('sha256');
+  hash.update(`${data.width}\n${(data.features ?? []).join(',')}\n`);
+  hash.update(Buffer.from(data.values.buffer, data.values.byteOffset, data.values.byteLength));
+  return hash.digest('hex');
+}
+
+export class Autoencoder {
+  private constructor(
+    readonly config: ModelConfig,
+    readonly features: string[],
+    readonly scaler: Scaler,
+    private readonly encoder: DenseLayer[],
+    private readonly decoder: DenseLayer[],
+    readonly history: TrainingHistory,
+    public threshold: Threshold | null,
+    readonly fingerprint: string,
+    readonly createdAt: string,
+  ) {}
+
+  get inputWidth(): number { return this.config.inputWidth; }
+  get codeSize(): number { return this.config.codeSize; }
+
+  /** Trains a new model on `data` (the scaler is fitted on it too). */
+  static async fit(data: Matrix, options: ModelOptions = {}, fitOptions: FitOptions = {}): Promise<Autoencoder> {
+    checkMatrix(data);
+    if (data.rows < 2) throw new InputError(`training needs at least 2 rows, got ${data.rows}`, { source: data.source });
+    const config = resolveModelConfig(options, data.width);
+    const scaler = fitScaler(config.scale, data.values, data.rows, data.width);
+    const scaled = applyScaler(scaler, data.values, data.width);
+    if (config.loss === 'bce') assertUnitRange(scaled, data);
+    const encoderSpecs = specsFor(config.inputWidth, config.encoder, config.activation, config.codeActivation);
+    const decoderSpecs = specsFor(config.codeSize, [...config.decoder, config.inputWidth], config.activation, config.outputActivation);
+    const encoder = buildStack(encoderSpecs, config.seed, 'encoder');
+    const decoder = buildStack(decoderSpecs, config.seed, 'decoder');
+    try {
+      const { history, validationIndex } = await trainStacks(encoder, decoder, { values: scaled, rows: data.rows, width: data.width }, config, fitOptions);
+      const features = data.features ?? Array.from({ length: data.width }, (_, j) => `f${j + 1}`);
+      const model = new Autoencoder(config, features, scaler, encoder, decoder, history, null, dataFingerprint(data), new Date().toISOString());
+      const reference = validationIndex.length > 0
+        ? { values: gatherRows(data.values, data.width, validationIndex), rows: validationIndex.length, width: data.width }
+        : data;
+      model.threshold = estimateThreshold(model.score(reference).errors, fitOptions.threshold);
+      return model;
+    } catch (error) {
+      disposeStack(encoder);
+      disposeStack(decoder);
+      throw error;
+    }
+  }
+
+  /** Latent codes, rows × codeSize. */
+  encode(data: Matrix): Float32Array {
+    checkMatrix(data, this.inputWidth);
+    const scaled = applyScaler(this.scaler, data.values, this.inputWidth);
+    return this.mapBatches(scaled, data.rows, this.inputWidth, this.codeSize, (x) => forward(this.encoder, x));
+  }
+
+  /** Reconstructions in the input's units from codes (rows × codeSize). */
+  decode(codes: Float32Array, rows: number): Float32Array {
+    checkMatrix({ values: codes, rows, width: this.codeSize, source: 'codes' });
+    const scaled = this.mapBatches(codes, rows, this.codeSize, this.inputWidth, (z) => forward(this.decoder, z));
+    return invertScaler(this.scaler, scaled, this.inputWidth);
+  }
+
+  /** Reconstructions of `data` in its own units. */
+  reconstruct(data: Matrix): Float32Array {
+    checkMatrix(data, this.inputWidth);
+    const scaled = applyScaler(this.scaler, data.values, this.inputWidth);
+    const out = this.mapBatches(scaled, data.rows, this.inputWidth, this.inputWidth, (x) => forward(this.decoder, forward(this.encoder, x)));
+    return invertScaler(this.scaler, out, this.inputWidth);
+  }
+
+  /** Reconstruction error per row (mean over features of the model's loss, in the scaled space), and per cell on request. */
+  score(data: Matrix, options: { cells?: boolean } = {}): Scores {
+    checkMatrix(data, this.inputWidth);
+    const width = this.inputWidth;
+    const scaled = applyScaler(this.scaler, data.values, width);
+    const errors = new Float32Array(data.rows);
+    const cells = options.cells ? new Float32Array(data.rows * width) : undefined;
+    for (let start = 0; start < data.rows; start += BATCH) {
+      const n = Math.min(BATCH, data.rows - start);
+      tf.tidy(() => {
+        const x = tf.tensor2d(scaled.subarray(start * width, (start + n) * width), [n, width]);
+        const e = cellErrors(forward(this.decoder, forward(this.encoder, x)), x, this.config.loss);
+        errors.set(tf.mean(e, 1).dataSync(), start);
+        cells?.set(e.dataSync(), start * width);
+      });
+    }
+    return { errors, cellErrors: cells };
+  }
+
+  /** Re-estimates the threshold from errors of rows known to be normal. */
+  setThreshold(errors: ArrayLike<number>, method?: ThresholdMethod): Threshold {
+    this.threshold = estimateThreshold(errors, method);
+    return this.threshold;
+  }
+
+  /** The `k` features with the largest error in one row's cell errors, largest first. */
+  topFeatures(cellErrorsOfRow: ArrayLike<number>, k = 3): { feature: string; error: number }[] {
+    return Array.from(cellErrorsOfRow, (error, j) => ({ feature: this.features[j], error }))
+      .sort((a, b) => b.error - a.error)
+      .slice(0, k);
+  }
+
+  toArtifact(): Buffer {
+    const header: ArtifactHeader = {
+      format: ARTIFACT_FORMAT, kind: 'autoencoder', config: this.config, features: this.features, scaler: this.scaler,
+      threshold: this.threshold, history: this.history, fingerprint: this.fingerprint,
+      encoder: specsOf(this.encoder), decoder: specsOf(this.decoder), createdAt: this.createdAt,
+    };
+    return encodeArtifact(header, [...stackWeights(this.encoder), ...stackWeights(this.decoder)]);
+  }
+
+  static fromArtifact(bytes: Uint8Array, source?: string): Autoencoder {
+    const { header, weights } = decodeArtifact<ArtifactHeader>(bytes, source);
+    if (header.kind !== 'autoencoder' || header.format !== ARTIFACT_FORMAT) {
+      throw new InputError(`unsupported model artifact (kind ${header.kind}, format ${header.format})`, { source });
+    }
+    const split = 2 * header.encoder.length;
+    const encoder = restoreStack(header.encoder, weights.slice(0, split), 'encoder');
+    const decoder = restoreStack(header.decoder, weights.slice(split), 'decoder');
+    return new Autoencoder(header.config, header.features, header.scaler, encoder, decoder, header.history,
+      header.threshold, header.fingerprint, header.createdAt);
+  }
+
+  dispose(): void {
+    disposeStack(this.encoder);
+    disposeStack(this.decoder);
+  }
+
+  private mapBatches(values: Float32Array, rows: number, inWidth: number, outWidth: number, fn: (x: tf.Tensor2D) => tf.Tensor2D): Float32Array {
+    const out = new Float32Array(rows * outWidth);
+    for (let start = 0; start < rows; start += BATCH) {
+      const n = Math.min(BATCH, rows - start);
+      tf.tidy(() => {
+        out.set(fn(tf.tensor2d(values.subarray(start * inWidth, (start + n) * inWidth), [n, inWidth])).dataSync(), start * outWidth);
+      });
+    }
+    return out;
+  }
+}
+
+function specsFor(inputs: number, widths: number[], hidden: LayerSpec['activation'], last: LayerSpec['activation']): LayerSpec[] {
+  return widths.map((units, i) => ({ inputs: i === 0 ? inputs : widths[i - 1], units, activation: i === widths.length - 1 ? last : hidden }));
+}
+
+function assertUnitRange(scaled: Float32Array, data: Matrix): void {
+  const k = scaled.findIndex((v) => v < 0 || v > 1);
+  if (k >= 0) {
+    const row = Math.floor(k / data.width);
+    throw new InputError('loss "bce" needs inputs in [0, 1] after scaling; use --scale minmax or --loss mse', {
+      source: data.source, row, column: data.features?.[k % data.width] ?? (k % data.width) + 1, value: data.values[k],
+    });
+  }
+}

@@ -78,8 +78,8 @@ export class Autoencoder {
     if (config.loss === 'bce') assertUnitRange(scaled, data);
     const encoderSpecs = specsFor(config.inputWidth, config.encoder, config.activation, config.codeActivation);
     const decoderSpecs = specsFor(config.codeSize, [...config.decoder, config.inputWidth], config.activation, config.outputActivation);
-    const encoder = buildStack(encoderSpecs, config.seed, 'encoder');
-    const decoder = buildStack(decoderSpecs, config.seed, 'decoder');
+    const encoder = buildStack(encoderSpecs, config.seed);
+    const decoder = buildStack(decoderSpecs, config.seed + 1);
     try {
       const { history, validationIndex } = await trainStacks(encoder, decoder, { values: scaled, rows: data.rows, width: data.width }, config, fitOptions);
       const features = data.features ?? Array.from({ length: data.width }, (_, j) => `f${j + 1}`);
@@ -165,8 +165,8 @@ export class Autoencoder {
       throw new InputError(`unsupported model artifact (kind ${header.kind}, format ${header.format})`, { source });
     }
     const split = 2 * header.encoder.length;
-    const encoder = restoreStack(header.encoder, weights.slice(0, split), 'encoder');
-    const decoder = restoreStack(header.decoder, weights.slice(split), 'decoder');
+    const encoder = restoreStack(header.encoder, weights.slice(0, split));
+    const decoder = restoreStack(header.decoder, weights.slice(split));
     return new Autoencoder(header.config, header.features, header.scaler, encoder, decoder, header.history,
       header.threshold, header.fingerprint, header.createdAt);
   }

@@ -33,14 +33,14 @@ export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
 }
 
 /** Glorot-uniform kernels (seeded, one derived seed per layer) and zero biases. */
-export function buildStack(specs: LayerSpec[], seed: number, name: string): DenseLayer[] {
+export function buildStack(specs: LayerSpec[], seed: number): DenseLayer[] {
   return specs.map((spec, i) =>
     tf.tidy(() => {
       const limit = Math.sqrt(6 / (spec.inputs + spec.units));
-      const init = tf.randomUniform([spec.inputs, spec.units], -limit, limit, 'float32', seed * 1009 + i * 7919 + name.length);
+      const init = tf.randomUniform([spec.inputs, spec.units], -limit, limit, 'float32', seed * 1009 + specs.length * 131 + i * 7919);
       return {
-        kernel: tf.variable(init, true, `${name}/${i}/kernel`),
-        bias: tf.variable(tf.zeros([spec.units]), true, `${name}/${i}/bias`),
+        kernel: tf.variable(init, true),
+        bias: tf.variable(tf.zeros([spec.units]), true),
         activation: spec.activation,
       };
     }),
@@ -48,12 +48,14 @@ export function buildStack(specs: LayerSpec[], seed: number, name: string): Dens
 }
 
 /** A stack with the given weights (as saved by `stackWeights`). */
-export function restoreStack(specs: LayerSpec[], weights: Float32Array[], name: string): DenseLayer[] {
-  return specs.map((spec, i) => ({
-    kernel: tf.variable(tf.tensor2d(weights[2 * i], [spec.inputs, spec.units]), true, `${name}/${i}/kernel`),
-    bias: tf.variable(tf.tensor1d(weights[2 * i + 1]), true, `${name}/${i}/bias`),
-    activation: spec.activation,
-  }));
+export function restoreStack(specs: LayerSpec[], weights: Float32Array[]): DenseLayer[] {
+  return specs.map((spec, i) =>
+    tf.tidy(() => ({
+      kernel: tf.variable(tf.tensor2d(weights[2 * i], [spec.inputs, spec.units]), true),
+      bias: tf.variable(tf.tensor1d(weights[2 * i + 1]), true),
+      activation: spec.activation,
+    })),
+  );
 }
 
 export function forward(stack: DenseLayer[], x: tf.Tensor2D): tf.Tensor2D {

@@ -1,0 +1,155 @@
+/**
+ * k-means on latent codes with ml-kmeans: several seeded runs, keeping the one of lowest inertia, and a choice of k
+ * by silhouette.
+ */
+import { kmeans } from 'ml-kmeans';
+import { InputError } from '../contracts/errors.js';
+import { silhouetteScore } from './clustering-metrics.js';
+import { rowAccess, toRows, type Matrix } from './matrix.js';
+import { shuffledIndices } from './split.js';
+
+export interface KMeansOptions {
+  /** Number of clusters, 1 ≤ k ≤ rows. Required. */
+  k: number;
+  /** Seed of the first run; run r uses seed + r. Default 0. */
+  seed?: number;
+  /** Number of seeded runs; the lowest inertia wins. Default 10. */
+  restarts?: number;
+  /** Iteration cap of each run. Default 300. */
+  maxIterations?: number;
+  /** A run stops when no centroid moves more than this (squared euclidean distance, as ml-kmeans measures it).
+   *  Default 1e-4. */
+  tolerance?: number;
+  /** Initial centroids: 'kmeans++', 'random' or 'mostDistant' (O(rows²) memory), as ml-kmeans implements them.
+   *  Default 'kmeans++'. */
+  init?: 'kmeans++' | 'random' | 'mostDistant';
+}
+
+export interface KMeansResult {
+  centroids: number[][];
+  /** Index of the nearest centroid of every row (consistent with `predictNearest(centroids, data)`). */
+  assignments: number[];
+  /** Sum over rows of the squared distance to the assigned centroid. */
+  inertia: number;
+  /** Iterations of the winning run. */
+  iterations: number;
+}
+
+function resolve(options: KMeansOptions, rows: number): Required<KMeansOptions> {
+  const o = { seed: 0, restarts: 10, maxIterations: 300, tolerance: 1e-4, init: 'kmeans++' as const, ...options };
+  const int = (name: keyof KMeansOptions, min: number, max = Infinity) => {
+    const v = o[name];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new InputError(`must be an integer from ${min}${max < Infinity ? ` to ${max}` : ''}`, { field: name, value: v });
+    }
+  };
+  int('k', 1, rows);
+  if (!Number.isInteger(o.seed)) throw new InputError('must be an integer', { field: 'seed', value: o.seed });
+  int('restarts', 1);
+  int('maxIterations', 1);
+  if (!(o.tolerance >= 0)) throw new InputError('must be ≥ 0', { field: 'tolerance', value: o.tolerance });
+  if (!['kmeans++', 'random', 'mostDistant'].includes(o.init)) throw new InputError('unknown method', { field: 'init', value: o.init });
+  return o;
+}
+
+function squaredDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let j = 0; j < a.length; j++) {
+    const d = a[j] - b[j];
+    s += d * d;
+  }
+  return s;
+}
+
+function nearest(centroids: readonly (readonly number[])[], row: ArrayLike<number>): { index: number; distance: number } {
+  let index = 0, distance = Infinity;
+  for (let c = 0; c < centroids.length; c++) {
+    const d = squaredDistance(row, centroids[c]);
+    if (d < distance) {
+      distance = d;
+      index = c;
+    }
+  }
+  return { index, distance };
+}
+
+/** Index of the nearest centroid (euclidean) for every row of `data`; ties go to the lower index. */
+export function predictNearest(centroids: readonly (readonly number[])[], data: Matrix): number[] {
+  const x = rowAccess(data, 'data', true);
+  if (centroids.length === 0) throw new InputError('is empty', { field: 'centroids' });
+  if (centroids.some((c) => c.length !== x.width)) {
+    throw new InputError(`centroid width differs from the data width ${x.width}`, { field: 'centroids' });
+  }
+  const out = new Array<number>(x.rows);
+  for (let i = 0; i < x.rows; i++) out[i] = nearest(centroids, x.row(i)).index;
+  return out;
+}
+
+/** Runs k-means `restarts` times (seeds seed, seed+1, …) and returns the run of lowest inertia. */
+export function fitKMeans(data: Matrix, options: KMeansOptions): KMeansResult {
+  const rows = toRows(data, 'data');
+  const o = resolve(options, rows.length);
+  let best: KMeansResult | undefined;
+  for (let r = 0; r < o.restarts; r++) {
+    const run = kmeans(rows, o.k, {
+      seed: (o.seed + r) >>> 0,
+      maxIterations: o.maxIterations,
+      tolerance: o.tolerance,
+      initialization: o.init,
+    });
+    // ml-kmeans assigns rows against the centroids before their last update: reassign against the final ones.
+    const assignments = new Array<number>(rows.length);
+    let inertia = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const { index, distance } = nearest(run.centroids, rows[i]);
+      assignments[i] = index;
+      inertia += distance;
+    }
+    if (!best || inertia < best.inertia) best = { centroids: run.centroids, assignments, inertia, iterations: run.iterations };
+  }
+  return best!;
+}
+
+export interface ChooseKOptions {
+  /** Smallest k tried. Default 2. */
+  kMin?: number;
+  /** Largest k tried (capped at rows − 1). Default 10. */
+  kMax?: number;
+  /** Seed of k-means and of the silhouette sample. Default 0. */
+  seed?: number;
+  /** k-means runs per k. Default 10. */
+  restarts?: number;
+  /** Silhouette is computed on a seeded sample of at most this many rows (one sample for every k). Default 2000. */
+  sampleSize?: number;
+}
+
+export interface ChooseKResult {
+  /** The k of highest silhouette (the smaller k on a tie). */
+  k: number;
+  scores: { k: number; silhouette: number }[];
+}
+
+/** Tries k = kMin..kMax with {@link fitKMeans} and picks the k of highest mean silhouette. */
+export function chooseK(data: Matrix, options: ChooseKOptions = {}): ChooseKResult {
+  const { kMin = 2, kMax = 10, seed = 0, restarts = 10, sampleSize = 2000 } = options;
+  const rows = toRows(data, 'data');
+  const n = rows.length;
+  const top = Math.min(kMax, n - 1);
+  if (!Number.isInteger(kMin) || !Number.isInteger(kMax) || kMin < 2 || kMin > top) {
+    throw new InputError(`needs integers 2 ≤ kMin ≤ kMax ≤ rows − 1 (${n - 1})`, { field: 'kMin', value: kMin });
+  }
+  if (!Number.isInteger(sampleSize) || sampleSize < 2) throw new InputError('must be an integer ≥ 2', { field: 'sampleSize', value: sampleSize });
+  const sample = n > sampleSize ? shuffledIndices(n, seed).slice(0, sampleSize) : null;
+  const sampleRows = sample ? sample.map((i) => rows[i]) : rows;
+  const scores: { k: number; silhouette: number }[] = [];
+  for (let k = kMin; k <= top; k++) {
+    const { assignments } = fitKMeans(rows, { k, seed, restarts });
+    const labels = sample ? sample.map((i) => assignments[i]) : assignments;
+    // A sample can miss clusters; fewer than 2 present in it means no measurable separation.
+    const present = new Set(labels).size;
+    const silhouette = present >= 2 && present < sampleRows.length ? silhouetteScore(sampleRows, labels) : -1;
+    scores.push({ k, silhouette });
+  }
+  const best = scores.reduce((a, b) => (b.silhouette > a.silhouette ? b : a));
+  return { k: best.k, scores };
+}

@@ -40,8 +40,8 @@ export const ModelOptionsSchema = z
     l2: nonNegative.default(0),
     /** L1 activity penalty on the code (sparse autoencoder): λ·mean over rows of Σ|code|. Default 0. */
     sparsity: nonNegative.default(0),
-    /** Input corruption for a denoising autoencoder: gaussian σ (in scaled units), or masking rate in [0, 1). Default 0.1. */
-    noise: nonNegative.default(0.1),
+    /** Input corruption for a denoising autoencoder: gaussian σ (in scaled units), or masking rate in [0, 1). Default 0.2. */
+    noise: nonNegative.default(0.2),
     /** Kind of corruption applied when noise > 0. Default gaussian. */
     noiseKind: z.enum(NOISE_KINDS).default('gaussian'),
     /** Optimizer. Default adam. */
@@ -78,11 +78,11 @@ export interface ModelConfig extends Omit<z.output<typeof ModelOptionsSchema>, '
   outputActivation: Activation;
 }
 
-/** Default hidden widths: one layer twice the input (capped at 256, at least 4·q), then one halfway to the code. */
+/** Default hidden widths: four times the input (capped at 256, at least 4·q), then the input width (at least 2·q). */
 function defaultHidden(inputWidth: number, q: number): number[] {
-  const first = Math.max(4 * q, Math.min(256, 2 * inputWidth));
-  const second = Math.max(2 * q, Math.round(Math.sqrt(first * q)));
-  return second < first ? [first, second] : [first];
+  const first = Math.max(4 * q, Math.min(256, 4 * inputWidth));
+  const second = Math.max(2 * q, Math.min(inputWidth, Math.floor(first / 2)));
+  return [first, second];
 }
 
 function describeIssues(error: z.ZodError): string {

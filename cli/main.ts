@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /** The `latentflow` command. */
 import { Command, CommanderError } from 'commander';
 import { LatentflowError } from '../shared/contracts/errors.js';
@@ -7,7 +6,7 @@ import { evaluateCommand } from './commands/evaluate.js';
 import { fitCommand } from './commands/fit.js';
 import { scoreCommand } from './commands/score.js';
 
-const program = new Command('latentflow')
+const program: Command = new Command('latentflow')
   .description('train autoencoders and put their latent codes to work: clustering, classification, anomaly detection')
   .version('0.1.0')
   .showHelpAfterError()
@@ -15,7 +14,11 @@ const program = new Command('latentflow')
   .addCommand(encodeCommand())
   .addCommand(scoreCommand())
   .addCommand(evaluateCommand())
-  .addHelpText('after', '\nEnvironment: LATENTFLOW_BACKEND=auto|tensorflow|wasm|cpu, LATENTFLOW_LOG_LEVEL=error|warn|info|debug');
+  .addHelpText('after', (): string => [
+    '',
+    ...program.commands.map((c: Command) => `${c.name()} ${c.usage()}\n${c.options.map((o) => `  ${o.flags.padEnd(34)} ${o.description}`).join('\n')}`),
+    'Environment: LATENTFLOW_BACKEND=auto|tensorflow|wasm|cpu (default auto), LATENTFLOW_LOG_LEVEL=error|warn|info|debug (default info)',
+  ].join('\n\n'));
 
 async function run(): Promise<void> {
   try {

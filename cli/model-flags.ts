@@ -32,7 +32,7 @@ function widths(text: string): number[] {
 
 export const MODEL_FLAGS: readonly Flag[] = [
   { flag: '--encoder <widths>', field: 'encoder', parse: widths, help: 'encoder layer widths, the last being the code size (default: from the input width)' },
-  { flag: '--code-size <q>', field: 'codeSize', parse: number, help: 'code size q, < the input width (default: last encoder width, else min(16, width/4))' },
+  { flag: '--code-size <q>', field: 'codeSize', parse: number, help: 'code size q, < the input width (default: last encoder width, else 0.4·width in [2, 32])' },
   { flag: '--decoder <widths>', field: 'decoder', parse: widths, help: 'decoder hidden widths (default: the encoder mirrored)' },
   { flag: '--activation <name>', field: 'activation', choices: ACTIVATIONS, help: 'hidden activation (default elu)' },
   { flag: '--code-activation <name>', field: 'codeActivation', choices: ACTIVATIONS, help: 'code activation (default tanh)' },
@@ -75,7 +75,7 @@ export function modelOptionsFrom(opts: Record<string, unknown>): ModelOptions {
     const value = opts[optionKey(f.flag)];
     if (value !== undefined) out[f.field] = value;
   }
-  return out as ModelOptions;
+  return out;
 }
 
 /** Rewrites a ConfigError's option field names into the flags the user typed. */

@@ -36,7 +36,11 @@ function describeLocation(where: InputLocation): string {
   if (where.row !== undefined) parts.push(`row ${where.row}`);
   if (where.column !== undefined) parts.push(`column ${typeof where.column === 'number' ? where.column : `"${where.column}"`}`);
   if (where.field !== undefined) parts.push(`field "${where.field}"`);
-  if (where.value !== undefined) parts.push(`value ${JSON.stringify(String(where.value)).slice(0, 80)}`);
+  if (where.value !== undefined) {
+    const v = where.value;
+    const text = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
+    parts.push(`value ${JSON.stringify(text).slice(0, 80)}`);
+  }
   return parts.join(', ');
 }
 

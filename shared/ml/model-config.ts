@@ -22,7 +22,7 @@ export const ModelOptionsSchema = z
   .object({
     /** Encoder layer widths; the last is the code size q. Default: hidden widths from the input width, then q. */
     encoder: z.array(width).min(1).optional(),
-    /** Code size q (overrides the last encoder width). Default: the last encoder width, else min(16, ceil(width / 4)). */
+    /** Code size q (overrides the last encoder width). Default: the last encoder width, else 0.4·width rounded, in [2, 32]. */
     codeSize: width.optional(),
     /** Decoder hidden widths (the output layer is added). Default: the encoder's hidden widths mirrored. */
     decoder: z.array(width).optional(),
@@ -94,7 +94,7 @@ export function resolveModelConfig(options: ModelOptions, inputWidth: number): M
   const parsed = ModelOptionsSchema.safeParse(options);
   if (!parsed.success) throw new ConfigError(`invalid model options: ${describeIssues(parsed.error)}`);
   const o = parsed.data;
-  const q = o.codeSize ?? o.encoder?.at(-1) ?? Math.max(2, Math.min(16, Math.ceil(inputWidth / 4)));
+  const q = o.codeSize ?? o.encoder?.at(-1) ?? Math.max(2, Math.min(32, Math.round(inputWidth * 0.4)));
   if (q >= inputWidth) {
     throw new ConfigError(`code size ${q} must be smaller than the input width ${inputWidth} (field "codeSize" or the last "encoder" width)`);
   }

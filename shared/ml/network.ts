@@ -65,7 +65,7 @@ export function forward(stack: DenseLayer[], x: tf.Tensor2D): tf.Tensor2D {
 }
 
 export function specsOf(stack: DenseLayer[]): LayerSpec[] {
-  return stack.map((l) => ({ inputs: l.kernel.shape[0]!, units: l.kernel.shape[1]!, activation: l.activation }));
+  return stack.map((l) => ({ inputs: l.kernel.shape[0], units: l.kernel.shape[1]!, activation: l.activation }));
 }
 
 export function variablesOf(stack: DenseLayer[]): tf.Variable[] {

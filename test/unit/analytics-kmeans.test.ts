@@ -21,7 +21,7 @@ function blobs(seed: number): { x: number[][]; y: string[] } {
   return { x, y };
 }
 
-void test('k-means recovers three separated blobs exactly, and assignments agree with predictNearest', () => {
+test('k-means recovers three separated blobs exactly, and assignments agree with predictNearest', () => {
   const { x, y } = blobs(1);
   const r = fitKMeans(x, { k: 3, seed: 0 });
   assert.equal(clusteringAccuracy(y, r.assignments), 1);
@@ -33,7 +33,7 @@ void test('k-means recovers three separated blobs exactly, and assignments agree
   assert.deepEqual(fitKMeans(x, { k: 3, seed: 0 }), r, 'same seed, same result');
 });
 
-void test('restarts never give a higher inertia than the first run alone', () => {
+test('restarts never give a higher inertia than the first run alone', () => {
   const { x } = blobs(2);
   for (const k of [2, 3, 5, 8]) {
     for (const seed of [0, 1, 2]) {
@@ -44,7 +44,7 @@ void test('restarts never give a higher inertia than the first run alone', () =>
   }
 });
 
-void test('chooseK finds 3 clusters by silhouette, also when scoring a sample', () => {
+test('chooseK finds 3 clusters by silhouette, also when scoring a sample', () => {
   const { x } = blobs(3);
   const r = chooseK(x, { kMin: 2, kMax: 6, seed: 0, restarts: 3 });
   assert.equal(r.k, 3);
@@ -53,7 +53,7 @@ void test('chooseK finds 3 clusters by silhouette, also when scoring a sample', 
   assert.equal(chooseK(x, { kMax: 6, restarts: 3, sampleSize: 100 }).k, 3);
 });
 
-void test('k-means rejects bad options with InputError', () => {
+test('k-means rejects bad options with InputError', () => {
   const { x } = blobs(4);
   assert.throws(() => fitKMeans(x, { k: 0 }), InputError);
   assert.throws(() => fitKMeans(x.slice(0, 2), { k: 3 }), InputError);

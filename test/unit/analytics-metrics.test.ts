@@ -25,7 +25,7 @@ const close = (actual: number, expected: number, tol = 1e-12) =>
 const yt = ['a', 'b', 'c', 'a', 'b', 'c', 'a', 'a', 'b', 'c'];
 const yp = ['a', 'c', 'c', 'a', 'b', 'b', 'b', 'a', 'b', 'a'];
 
-void test('accuracy, macro-F1 and confusion matrix match scikit-learn', () => {
+test('accuracy, macro-F1 and confusion matrix match scikit-learn', () => {
   close(accuracy(yt, yp), 0.6); // accuracy_score
   close(macroF1(yt, yp), 0.5738095238095239); // f1_score(average='macro')
   // A predicted label absent from the truth ('d') counts as a class with F1 = 0.
@@ -44,7 +44,7 @@ void test('accuracy, macro-F1 and confusion matrix match scikit-learn', () => {
   assert.throws(() => confusionMatrix(yt, yp, ['a', 'b']), InputError);
 });
 
-void test('NMI, ARI and Hungarian clustering accuracy match scikit-learn (rectangular: 4 clusters, 3 classes)', () => {
+test('NMI, ARI and Hungarian clustering accuracy match scikit-learn (rectangular: 4 clusters, 3 classes)', () => {
   const lt = ['x', 'x', 'x', 'y', 'y', 'y', 'z', 'z', 'z', 'z', 'x', 'y'];
   const lp = [1, 1, 0, 0, 2, 2, 2, 3, 3, 3, 1, 0];
   close(nmi(lt, lp), 0.6280760724651602); // normalized_mutual_info_score
@@ -67,7 +67,7 @@ void test('NMI, ARI and Hungarian clustering accuracy match scikit-learn (rectan
   assert.equal(clusteringAccuracy(['p', 'p', 'q'], [7, 7, 3]), 1);
 });
 
-void test('silhouette matches scikit-learn, including a singleton cluster, and samples when asked', () => {
+test('silhouette matches scikit-learn, including a singleton cluster, and samples when asked', () => {
   const x = [[0, 0], [0, 1], [1, 0], [5, 5], [5, 6], [6, 5], [10, 0], [2, 2]];
   close(silhouetteScore(x, [0, 0, 0, 1, 1, 1, 2, 0]), 0.661553902831715); // silhouette_score
   close(silhouetteScore(x, [0, 0, 0, 1, 1, 1, 2, 2]), 0.501407540474585);
@@ -78,7 +78,7 @@ void test('silhouette matches scikit-learn, including a singleton cluster, and s
   assert.equal(sampled, silhouetteScore(x, [0, 0, 0, 1, 1, 1, 2, 0], { sampleSize: 6, seed: 1 }));
 });
 
-void test('AUROC and average precision match scikit-learn with tied scores', () => {
+test('AUROC and average precision match scikit-learn with tied scores', () => {
   const y = [0, 0, 1, 1, 0, 1, 0, 1, 1, 0];
   const s = [0.1, 0.4, 0.35, 0.8, 0.4, 0.8, 0.2, 0.5, 0.35, 0.9];
   close(auroc(y, s), 0.64); // roc_auc_score
@@ -92,7 +92,7 @@ void test('AUROC and average precision match scikit-learn with tied scores', () 
   assert.throws(() => auroc([0, 2], [0.1, 0.2]), InputError);
 });
 
-void test('MSE and RMSE average over every cell of matrices or vectors', () => {
+test('MSE and RMSE average over every cell of matrices or vectors', () => {
   close(mse([[1, 2], [3, 4]], [[1.5, 2], [2, 5]]), 0.5625); // mean_squared_error
   close(rmse([[1, 2], [3, 4]], [[1.5, 2], [2, 5]]), 0.75);
   close(mse({ values: Float32Array.of(1, 2, 3, 4), rows: 2, width: 2 }, [[1.5, 2], [2, 5]]), 0.5625);

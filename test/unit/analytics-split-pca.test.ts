@@ -22,14 +22,14 @@ const counts = (labels: string[], rows: number[]) => {
   return c;
 };
 
-void test('shuffledIndices is a seeded permutation', () => {
+test('shuffledIndices is a seeded permutation', () => {
   const p = shuffledIndices(50, 3);
   assert.deepEqual([...p].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
   assert.deepEqual(shuffledIndices(50, 3), p);
   assert.notDeepEqual(shuffledIndices(50, 4), p);
 });
 
-void test('stratifiedSplit gives scikit-learn\'s per-class test counts on wine and covers every row once', () => {
+test('stratifiedSplit gives scikit-learn\'s per-class test counts on wine and covers every row once', () => {
   const { y } = readWine();
   const { train, test: held } = stratifiedSplit(y, 0.3, 0);
   // train_test_split(…, test_size=0.3, stratify=y) in scikit-learn 1.2.1: 124 / 54 rows, test 18 / 21 / 15.
@@ -40,7 +40,7 @@ void test('stratifiedSplit gives scikit-learn\'s per-class test counts on wine a
   assert.notDeepEqual(stratifiedSplit(y, 0.3, 1).test, held);
 });
 
-void test('stratifiedSplit puts every class of ≥2 members in both parts and a singleton in train', () => {
+test('stratifiedSplit puts every class of ≥2 members in both parts and a singleton in train', () => {
   const labels = ['a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'b', 'b', 'c'];
   const { train, test: held } = stratifiedSplit(labels, 0.1, 0);
   assert.ok(held.some((i) => labels[i] === 'b') && train.some((i) => labels[i] === 'b'));
@@ -48,7 +48,7 @@ void test('stratifiedSplit puts every class of ≥2 members in both parts and a 
   assert.throws(() => stratifiedSplit(labels, 1), InputError);
 });
 
-void test('kFold partitions rows into balanced, stratified folds', () => {
+test('kFold partitions rows into balanced, stratified folds', () => {
   const { y } = readWine();
   const folds = kFold(y, 5, 0);
   const seen = folds.flatMap((f) => f.test).sort((a, b) => a - b);
@@ -62,7 +62,7 @@ void test('kFold partitions rows into balanced, stratified folds', () => {
   assert.throws(() => kFold(y, 1), InputError);
 });
 
-void test('PCA reconstructs low-rank data almost exactly and matches scikit-learn on wine', () => {
+test('PCA reconstructs low-rank data almost exactly and matches scikit-learn on wine', () => {
   const random = seededRandom(7);
   const rank = 3, width = 12;
   const basis = Array.from({ length: rank }, () => Array.from({ length: width }, () => random() * 4 - 2));

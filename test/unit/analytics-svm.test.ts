@@ -47,7 +47,7 @@ async function capturingStdout<T>(fn: () => Promise<T>): Promise<{ result: T; wr
   }
 }
 
-void test('rbf SVM on wine: ≥ 0.9 test accuracy, string predictions, silent training, no exit-on-rejection hook', async () => {
+test('rbf SVM on wine: ≥ 0.9 test accuracy, string predictions, silent training, no exit-on-rejection hook', async () => {
   const listeners = process.listeners('unhandledRejection').length;
   const started = performance.now();
   const { result: model, written } = await capturingStdout(() => trainSvm(xTrain, yTrain));
@@ -70,7 +70,7 @@ void test('rbf SVM on wine: ≥ 0.9 test accuracy, string predictions, silent tr
   }
 });
 
-void test('toJSON / loadSvm round-trips to identical predictions', async () => {
+test('toJSON / loadSvm round-trips to identical predictions', async () => {
   const model = await trainSvm(xTrain, yTrain, { kernel: 'poly', C: 1, degree: 2, gamma: 0.1, coef0: 1 });
   const text = JSON.stringify(model);
   const loaded = await loadSvm(text);
@@ -92,7 +92,7 @@ void test('toJSON / loadSvm round-trips to identical predictions', async () => {
   );
 });
 
-void test('grid search is deterministic and picks the best cross-validated (C, gamma)', async () => {
+test('grid search is deterministic and picks the best cross-validated (C, gamma)', async () => {
   const options = { gridSearch: { C: [0.1, 1, 10], gamma: ['scale' as const, 0.01, 1], folds: 4, seed: 3 } };
   const a = await trainSvm(xTrain, yTrain, options);
   const b = await trainSvm(xTrain, yTrain, options);
@@ -110,7 +110,7 @@ void test('grid search is deterministic and picks the best cross-validated (C, g
   }
 });
 
-void test('probability models are deterministic, rows sum to 1; a linear model has no probabilities', async () => {
+test('probability models are deterministic, rows sum to 1; a linear model has no probabilities', async () => {
   const p1 = await trainSvm(xTrain, yTrain, { probability: true, kernel: 'linear', C: 1 });
   const p2 = await trainSvm(xTrain, yTrain, { probability: true, kernel: 'linear', C: 1 });
   const plain = await trainSvm(xTrain, yTrain, { kernel: 'linear', C: 1 });
@@ -128,7 +128,7 @@ void test('probability models are deterministic, rows sum to 1; a linear model h
   }
 });
 
-void test('freed models release their wasm memory; bad inputs raise InputError', async () => {
+test('freed models release their wasm memory; bad inputs raise InputError', async () => {
   const instance = await sharedLibsvm();
   (await trainSvm(xTrain, yTrain)).free(); // warm up the allocator
   const top = instance.heapTop();

@@ -50,7 +50,7 @@ const SHAPES: [number[], number, number, number][] = [
   [[2, 2], 4, 9, 3],
 ];
 
-void test('an explicit tensorflow request fails with a ConfigError naming LATENTFLOW_BACKEND', async () => {
+test('an explicit tensorflow request fails with a ConfigError naming LATENTFLOW_BACKEND', async () => {
   await assert.rejects(initBackend('tensorflow', () => undefined), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
     assert.match(err.message, /LATENTFLOW_BACKEND=tensorflow/);
@@ -61,7 +61,7 @@ void test('an explicit tensorflow request fails with a ConfigError naming LATENT
   assert.equal(backendInfo(), undefined);
 });
 
-void test('auto resolves to wasm here, once, with the matmul patch installed', async () => {
+test('auto resolves to wasm here, once, with the matmul patch installed', async () => {
   const logged: string[] = [];
   const info = await initBackend('auto', (msg) => logged.push(msg));
   assert.equal(info.name, 'wasm');
@@ -80,7 +80,7 @@ void test('auto resolves to wasm here, once, with the matmul patch installed', a
   await assert.rejects(initBackend('cpu'), /LATENTFLOW_BACKEND=cpu/);
 });
 
-void test('tf.matMul on wasm matches cpu for every transpose combination and shape', async () => {
+test('tf.matMul on wasm matches cpu for every transpose combination and shape', async () => {
   await initBackend('auto', () => undefined);
   for (const [batch, m, k, n] of SHAPES) {
     for (const [ta, tb] of FLAGS) {
@@ -90,7 +90,7 @@ void test('tf.matMul on wasm matches cpu for every transpose combination and sha
   }
 });
 
-void test('tf.fused.matMul with bias and activation on wasm matches cpu', async () => {
+test('tf.fused.matMul with bias and activation on wasm matches cpu', async () => {
   await initBackend('auto', () => undefined);
   for (const [ta, tb] of FLAGS) {
     for (const [batch, m, k, n] of [SHAPES[0], SHAPES[1], SHAPES[3]]) {
@@ -109,7 +109,7 @@ void test('tf.fused.matMul with bias and activation on wasm matches cpu', async 
   }
 });
 
-void test('gradients of a 2-layer dense MLP agree on wasm and cpu', async () => {
+test('gradients of a 2-layer dense MLP agree on wasm and cpu', async () => {
   await initBackend('auto', () => undefined);
   const [n, d, h, o] = [32, 20, 12, 5];
   const mlp = (fusedLayer: boolean) => (): tf.Tensor[] => {
@@ -130,7 +130,7 @@ void test('gradients of a 2-layer dense MLP agree on wasm and cpu', async () => 
   await onBoth(mlp(true));
 });
 
-void test('wrapped matmuls leak no tensors or backend buffers', async () => {
+test('wrapped matmuls leak no tensors or backend buffers', async () => {
   await initBackend('auto', () => undefined);
   const a = tf.tensor2d(values([64, 48], 13), [64, 48]);
   const b = tf.tensor2d(values([64, 48], 14), [64, 48]);

@@ -37,7 +37,7 @@ async function rejectsInput(promise: Promise<unknown>, ...parts: string[]): Prom
   return caught;
 }
 
-void test('reads the shipped digits.csv.gz: 1797 × 64, ten labels', async () => {
+test('reads the shipped digits.csv.gz: 1797 × 64, ten labels', async () => {
   const t = await readCsv('data/digits.csv.gz', { idColumn: 'id', labelColumn: 'label' });
   assert.equal(t.rows, 1797);
   assert.equal(t.width, 64);
@@ -51,7 +51,7 @@ void test('reads the shipped digits.csv.gz: 1797 × 64, ten labels', async () =>
   assert.equal(t.source, 'data/digits.csv.gz');
 });
 
-void test('reads the shipped breast_cancer.csv: 569 × 30, 357 benign / 212 malignant', async () => {
+test('reads the shipped breast_cancer.csv: 569 × 30, 357 benign / 212 malignant', async () => {
   const t = await readCsv('data/breast_cancer.csv', { idColumn: 'id', labelColumn: 'label' });
   assert.equal(t.rows, 569);
   assert.equal(t.width, 30);
@@ -63,7 +63,7 @@ void test('reads the shipped breast_cancer.csv: 569 × 30, 357 benign / 212 mali
   assert.ok(Math.abs(t.values[1] - 10.38) < 1e-5);
 });
 
-void test('without id and label columns: ids are row numbers, every column is a feature, no labels', async () => {
+test('without id and label columns: ids are row numbers, every column is a feature, no labels', async () => {
   const t = await readCsv(await fixture('plain.csv', 'a,b\n1,2\n3,4\n'));
   assert.deepEqual(t.ids, ['0', '1']);
   assert.deepEqual(t.features, ['a', 'b']);
@@ -71,7 +71,7 @@ void test('without id and label columns: ids are row numbers, every column is a 
   assert.deepEqual(Array.from(t.values), [1, 2, 3, 4]);
 });
 
-void test('detects ; and tab delimiters from the header; an explicit delimiter wins', async () => {
+test('detects ; and tab delimiters from the header; an explicit delimiter wins', async () => {
   const semi = await readCsv(await fixture('semi.csv', 'id;x;y\na;1.5;2\nb;3;-4e2\n'), { idColumn: 'id' });
   assert.deepEqual(semi.features, ['x', 'y']);
   assert.deepEqual(Array.from(semi.values), [1.5, 2, 3, -400]);
@@ -84,7 +84,7 @@ void test('detects ; and tab delimiters from the header; an explicit delimiter w
   assert.deepEqual(explicit.features, ['x', 'y']);
 });
 
-void test('without a header: columns c1..cN, id and label by 1-based number', async () => {
+test('without a header: columns c1..cN, id and label by 1-based number', async () => {
   const path = await fixture('nohead.csv', 'r1,0.5,0.25,yes\nr2,1,2,no\n');
   const t = await readCsv(path, { header: false, idColumn: '1', labelColumn: '4' });
   assert.deepEqual(t.features, ['c2', 'c3']);
@@ -95,7 +95,7 @@ void test('without a header: columns c1..cN, id and label by 1-based number', as
   assert.deepEqual(byName.ids, ['r1', 'r2']);
 });
 
-void test('columns restricts the features to those listed, in that order', async () => {
+test('columns restricts the features to those listed, in that order', async () => {
   const t = await readCsv(await fixture('cols.csv', 'id,a,b,c,label\nx,1,2,3,L\n'), { idColumn: 'id', labelColumn: 'label', columns: ['c', 'a'] });
   assert.deepEqual(t.features, ['c', 'a']);
   assert.deepEqual(Array.from(t.values), [3, 1]);
@@ -103,7 +103,7 @@ void test('columns restricts the features to those listed, in that order', async
   await rejectsInput(readCsv(await fixture('cols3.csv', 'a,b\n1,2\n'), { columns: ['zz'] }), 'field "columns"', 'value "zz"', 'available columns: a, b');
 });
 
-void test('reads gzip by .gz suffix and by magic bytes', async () => {
+test('reads gzip by .gz suffix and by magic bytes', async () => {
   const text = 'id,v,label\np,1,A\nq,2,B\n';
   const bySuffix = await readCsv(await fixture('z.csv.gz', text, true), { idColumn: 'id', labelColumn: 'label' });
   const byMagic = await readCsv(await fixture('z-magic.csv', text, true), { idColumn: 'id', labelColumn: 'label' });
@@ -114,7 +114,7 @@ void test('reads gzip by .gz suffix and by magic bytes', async () => {
   await rejectsInput(readCsv(await fixture('bad.csv.gz', 'not gzip at all\n')), 'bad.csv.gz', 'gzip');
 });
 
-void test('skips blank lines, handles CRLF, a BOM and quoted line breaks while keeping physical line numbers', async () => {
+test('skips blank lines, handles CRLF, a BOM and quoted line breaks while keeping physical line numbers', async () => {
   const text = '\ufeffid,note,v\r\n\r\na,"two\r\nlines",1\r\nb,x,2\r\n\r\nc,y,oops\r\n';
   const path = await fixture('crlf.csv', text);
   const err = await rejectsInput(readCsv(path, { idColumn: 'id', columns: ['v'] }), 'crlf.csv', 'line 7', 'row 2', 'column "v"', 'value "oops"');
@@ -134,21 +134,21 @@ for (const [cell, problem] of [
   ['', 'empty cell'],
   ['  ', 'empty cell'],
 ] as const) {
-  void test(`a feature cell ${JSON.stringify(cell)} is an error naming file, line, row, column and value`, async () => {
+  test(`a feature cell ${JSON.stringify(cell)} is an error naming file, line, row, column and value`, async () => {
     const path = await fixture(`cell-${cell.trim() || 'empty'}-${cell.length}.csv`, `id,x,y\nr0,1,2\nr1,3,${cell}\n`);
     const err = await rejectsInput(readCsv(path, { idColumn: 'id' }), path, 'line 3', 'row 1', 'column "y"', `value ${JSON.stringify(cell)}`, problem);
     assert.deepEqual({ ...err.where }, { source: path, line: 3, row: 1, column: 'y', value: cell });
   });
 }
 
-void test('a row with the wrong number of cells names the line, expected and found counts', async () => {
+test('a row with the wrong number of cells names the line, expected and found counts', async () => {
   const path = await fixture('ragged.csv', 'a,b,c\n1,2,3\n4,5\n');
   const err = await rejectsInput(readCsv(path), path, 'line 3', 'expected 3 cells, found 2');
   assert.equal(err.where.line, 3);
   await rejectsInput(readCsv(await fixture('ragged2.csv', 'a,b\n1,2,\n')), 'line 2', 'expected 2 cells, found 3');
 });
 
-void test('an unknown id or label column lists the available columns', async () => {
+test('an unknown id or label column lists the available columns', async () => {
   const path = await fixture('cols-unknown.csv', 'id,a,b,label\nx,1,2,y\n');
   await rejectsInput(readCsv(path, { idColumn: 'ident' }), path, 'field "idColumn"', 'value "ident"', 'available columns: id, a, b, label');
   await rejectsInput(readCsv(path, { labelColumn: 'class' }), 'field "labelColumn"', 'value "class"', 'available columns: id, a, b, label');
@@ -156,7 +156,7 @@ void test('an unknown id or label column lists the available columns', async () 
   await rejectsInput(readCsv(path, { idColumn: 'id', labelColumn: 'id' }), 'must differ');
 });
 
-void test('an empty file, a blank file and a header-only file are clear errors', async () => {
+test('an empty file, a blank file and a header-only file are clear errors', async () => {
   await rejectsInput(readCsv(await fixture('empty.csv', '')), 'empty.csv', 'empty file');
   await rejectsInput(readCsv(await fixture('blank.csv', '\n\n  \n')), 'blank.csv', 'empty file');
   await rejectsInput(readCsv(await fixture('head.csv', 'a,b,c\n')), 'head.csv', 'no data rows');
@@ -164,13 +164,13 @@ void test('an empty file, a blank file and a header-only file are clear errors',
   await rejectsInput(readCsv(await fixture('only-id.csv', 'id,label\n1,2\n'), { idColumn: 'id', labelColumn: 'label' }), 'no feature columns');
 });
 
-void test('duplicate ids name both lines', async () => {
+test('duplicate ids name both lines', async () => {
   const path = await fixture('dup.csv', 'id,v\na,1\nb,2\na,3\n');
   const err = await rejectsInput(readCsv(path, { idColumn: 'id' }), path, 'line 4', 'first seen on line 2', 'column "id"', 'value "a"', 'duplicate id');
   assert.equal(err.where.row, 2);
 });
 
-void test('empty ids and labels, duplicate header names, a missing file and bad quoting are input errors', async () => {
+test('empty ids and labels, duplicate header names, a missing file and bad quoting are input errors', async () => {
   await rejectsInput(readCsv(await fixture('noid.csv', 'id,v\n,1\n'), { idColumn: 'id' }), 'line 2', 'column "id"', 'empty id');
   await rejectsInput(readCsv(await fixture('nolabel.csv', 'v,label\n1, \n'), { labelColumn: 'label' }), 'line 2', 'column "label"', 'empty label');
   await rejectsInput(readCsv(await fixture('duphead.csv', 'a,b,a\n1,2,3\n')), 'line 1', 'column "a"', 'duplicate column name');
@@ -179,7 +179,7 @@ void test('empty ids and labels, duplicate header names, a missing file and bad 
   assert.ok(quote.cause !== undefined);
 });
 
-void test('streams a generated 200k-row file quickly into a Float32Array', async () => {
+test('streams a generated 200k-row file quickly into a Float32Array', async () => {
   const rows = 200_000;
   const plainPath = join(dir, 'big.csv');
   const out = createWriteStream(plainPath);

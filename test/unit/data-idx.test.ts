@@ -40,7 +40,7 @@ async function rejectsInput(promise: Promise<unknown>, ...parts: string[]): Prom
 const images: Idx = { dims: [3, 2, 2], data: Uint8Array.from([0, 255, 51, 102, 1, 2, 3, 4, 255, 255, 0, 0]) };
 const labels: Idx = { dims: [3], data: Uint8Array.from([7, 0, 9]) };
 
-void test('IDX round trip: header bytes, dims and data survive, plain and gzip', async () => {
+test('IDX round trip: header bytes, dims and data survive, plain and gzip', async () => {
   const bytes = encodeIdx(images);
   assert.deepEqual(Array.from(bytes.subarray(0, 16)), [0, 0, 0x08, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2]);
   for (const gzip of [false, true]) {
@@ -51,7 +51,7 @@ void test('IDX round trip: header bytes, dims and data survive, plain and gzip',
   }
 });
 
-void test('every IDX element type decodes big-endian values, negatives included', () => {
+test('every IDX element type decodes big-endian values, negatives included', () => {
   const samples: Idx[] = [
     { dims: [4], data: Int8Array.from([-128, -1, 0, 127]) },
     { dims: [2, 2], data: Int16Array.from([-32768, -2, 300, 32767]) },
@@ -69,7 +69,7 @@ void test('every IDX element type decodes big-endian values, negatives included'
   assert.deepEqual(Array.from(int16.subarray(4 * 3, 4 * 3 + 2)), [0x80, 0x00]);
 });
 
-void test('readIdxTable: rows of flattened pixels / 255, features px0.., ids row numbers, labels as text', async () => {
+test('readIdxTable: rows of flattened pixels / 255, features px0.., ids row numbers, labels as text', async () => {
   const imgPath = await writeIdx('img-idx3-ubyte.gz', images, true);
   const lblPath = await writeIdx('lbl-idx1-ubyte', labels);
   const t = await readIdxTable(imgPath, lblPath);
@@ -86,7 +86,7 @@ void test('readIdxTable: rows of flattened pixels / 255, features px0.., ids row
   await rejectsInput(readIdxTable(imgPath, undefined, { scale: 0 }), 'field "scale"', 'value "0"');
 });
 
-void test('bad magic, truncated and trailing data name the file and the numbers', async () => {
+test('bad magic, truncated and trailing data name the file and the numbers', async () => {
   const good = encodeIdx(images);
   await rejectsInput(readIdx(await writeIdx('csv-idx3-ubyte', new TextEncoder().encode('a,b\n1,2\n'))), 'csv-idx3-ubyte', 'bad IDX magic number 61 2c 62 0a');
   const badType = Uint8Array.from(good);
@@ -102,7 +102,7 @@ void test('bad magic, truncated and trailing data name the file and the numbers'
   await rejectsInput(readIdx(join(dir, 'absent-idx3-ubyte')), 'absent-idx3-ubyte', 'file not found');
 });
 
-void test('an images/labels count mismatch names both files and both counts', async () => {
+test('an images/labels count mismatch names both files and both counts', async () => {
   const imgPath = await writeIdx('three-idx3-ubyte', images);
   const lblPath = await writeIdx('two-idx1-ubyte', { dims: [2], data: Uint8Array.from([1, 2]) });
   const err = await rejectsInput(readIdxTable(imgPath, lblPath), lblPath, imgPath, '2 labels', '3 images');
@@ -110,7 +110,7 @@ void test('an images/labels count mismatch names both files and both counts', as
   await rejectsInput(readIdxTable(imgPath, imgPath), 'one-dimensional', '3×2×2');
 });
 
-void test('Fashion-MNIST t10k: 10000 labels in 10 classes, 10000 × 784 images in [0, 1]', async (t) => {
+test('Fashion-MNIST t10k: 10000 labels in 10 classes, 10000 × 784 images in [0, 1]', async (t) => {
   const labelsPath = join(FASHION, 't10k-labels-idx1-ubyte.gz');
   const imagesPath = join(FASHION, 't10k-images-idx3-ubyte.gz');
   if (!existsSync(labelsPath) || !existsSync(imagesPath)) {

@@ -36,7 +36,7 @@ async function rejectsInput(promise: Promise<unknown>, ...parts: string[]): Prom
   return caught;
 }
 
-void test('named fields: features from the first record in key order, id and label excluded', async () => {
+test('named fields: features from the first record in key order, id and label excluded', async () => {
   const path = await fixture([
     '{"id":"u1","b":1,"a":2.5,"label":"cat"}',
     '',
@@ -53,7 +53,7 @@ void test('named fields: features from the first record in key order, id and lab
   assert.deepEqual(Array.from(restricted.values), [2.5, -1]);
 });
 
-void test('a values array: features v0..vN-1, ids default to row numbers, columns picks by v-name', async () => {
+test('a values array: features v0..vN-1, ids default to row numbers, columns picks by v-name', async () => {
   const path = await fixture(['{"values":[1,2,3],"label":"a"}', '{"values":[4,5,6],"label":"b"}']);
   const t = await readNdjson(path, { labelColumn: 'label' });
   assert.deepEqual(t.features, ['v0', 'v1', 'v2']);
@@ -63,12 +63,12 @@ void test('a values array: features v0..vN-1, ids default to row numbers, column
   assert.deepEqual(Array.from(picked.values), [3, 1, 6, 4]);
 });
 
-void test('reads gzip-compressed .jsonl.gz', async () => {
+test('reads gzip-compressed .jsonl.gz', async () => {
   const t = await readNdjson(await fixture(['{"x":1}', '{"x":2}'], true, '.jsonl'));
   assert.deepEqual(Array.from(t.values), [1, 2]);
 });
 
-void test('a bad feature value names file, line, row, field and value', async () => {
+test('a bad feature value names file, line, row, field and value', async () => {
   const path = await fixture(['{"id":"a","x":1,"y":2}', '', '{"id":"b","x":"3","y":2}']);
   const err = await rejectsInput(readNdjson(path, { idColumn: 'id' }), path, 'line 3', 'row 1', 'field "x"', 'value "3"', 'found a string');
   assert.deepEqual({ ...err.where }, { source: path, line: 3, row: 1, field: 'x', value: '3' });
@@ -78,18 +78,18 @@ void test('a bad feature value names file, line, row, field and value', async ()
   await rejectsInput(readNdjson(await fixture(['{"x":1,"name":"n"}'])), 'line 1', 'field "name"', 'value "n"');
 });
 
-void test('values arrays: wrong length or a bad element name the line and position', async () => {
+test('values arrays: wrong length or a bad element name the line and position', async () => {
   await rejectsInput(readNdjson(await fixture(['{"values":[1,2]}', '{"values":[1,2,3]}'])), 'line 2', 'field "values"', 'expected 2 values, found 3');
   await rejectsInput(readNdjson(await fixture(['{"values":[1,2]}', '{"values":[1,"NaN"]}'])), 'line 2', 'field "values[1]"', 'value "NaN"');
   await rejectsInput(readNdjson(await fixture(['{"values":[1,2]}', '{"values":{"a":1}}'])), 'line 2', 'field "values"', 'found an object');
 });
 
-void test('invalid JSON and non-object lines name the line', async () => {
+test('invalid JSON and non-object lines name the line', async () => {
   await rejectsInput(readNdjson(await fixture(['{"x":1}', '{"x":2', '{"x":3}'])), 'line 2', 'row 1', 'not valid JSON');
   await rejectsInput(readNdjson(await fixture(['[1,2]'])), 'line 1', 'expected a JSON object');
 });
 
-void test('ids and labels: unknown field lists the available ones; missing, empty and duplicate ids are errors', async () => {
+test('ids and labels: unknown field lists the available ones; missing, empty and duplicate ids are errors', async () => {
   const path = await fixture(['{"id":"a","x":1,"label":"p"}', '{"id":"b","x":2,"label":"q"}']);
   await rejectsInput(readNdjson(path, { labelColumn: 'class' }), 'field "labelColumn"', 'value "class"', 'available fields: id, x, label');
   await rejectsInput(readNdjson(await fixture(['{"id":"a","x":1}', '{"x":2}']), { idColumn: 'id' }), 'line 2', 'field "id"', 'missing field');
@@ -98,7 +98,7 @@ void test('ids and labels: unknown field lists the available ones; missing, empt
   assert.equal(dup.where.column, 'id');
 });
 
-void test('an empty or blank file is a clear error; a file of only id and label has no features', async () => {
+test('an empty or blank file is a clear error; a file of only id and label has no features', async () => {
   await rejectsInput(readNdjson(await fixture([''])), 'empty file');
   await rejectsInput(readNdjson(await fixture(['{"id":1,"label":2}']), { idColumn: 'id', labelColumn: 'label' }), 'no feature columns');
   await rejectsInput(readNdjson(join(dir, 'nope.ndjson')), 'nope.ndjson', 'file not found');

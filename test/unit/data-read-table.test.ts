@@ -30,7 +30,7 @@ async function rejectsInput(promise: Promise<unknown>, ...parts: string[]): Prom
   });
 }
 
-void test('formatOf maps file names to formats, ignoring .gz and case', () => {
+test('formatOf maps file names to formats, ignoring .gz and case', () => {
   const cases: [string, string | undefined][] = [
     ['a.csv', 'csv'],
     ['a.CSV.GZ', 'csv'],
@@ -47,7 +47,7 @@ void test('formatOf maps file names to formats, ignoring .gz and case', () => {
   for (const [name, format] of cases) assert.equal(formatOf(name), format, name);
 });
 
-void test('readTable dispatches CSV (gz, tsv), NDJSON and IDX to their readers', async () => {
+test('readTable dispatches CSV (gz, tsv), NDJSON and IDX to their readers', async () => {
   const csv = await readTable('data/digits.csv.gz', { idColumn: 'id', labelColumn: 'label' });
   assert.deepEqual([csv.rows, csv.width, new Set(csv.labels).size], [1797, 64, 10]);
   const tsv = await readTable(await fixture('t.tsv', 'a\tb\n1\t2\n'));
@@ -67,7 +67,7 @@ void test('readTable dispatches CSV (gz, tsv), NDJSON and IDX to their readers',
   assert.deepEqual(Array.from(explicit.values), [0, 255, 255, 0]);
 });
 
-void test('format overrides the file name; unknown names and options that do not apply are input errors', async () => {
+test('format overrides the file name; unknown names and options that do not apply are input errors', async () => {
   const data = await fixture('data.dat', 'x;y\n1;2\n');
   await rejectsInput(readTable(data), 'data.dat', 'unknown file type');
   const t = await readTable(data, { format: 'csv' });

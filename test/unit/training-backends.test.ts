@@ -18,7 +18,7 @@ async function trainOn(backend: 'wasm' | 'cpu') {
   return result;
 }
 
-void test('training on patched wasm gives the cpu backend numbers within tolerance', async () => {
+test('training on patched wasm gives the cpu backend numbers within tolerance', async () => {
   const info = await initBackend('wasm', () => {});
   assert.equal(info.name, 'wasm');
   assert.ok(isWasmMatMulPatched());

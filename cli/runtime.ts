@@ -2,7 +2,9 @@
 import { loadConfig } from '../shared/config.js';
 import { initBackend, type BackendInfo } from '../shared/ml/backend.js';
 
+/** Loads the configuration and starts the backend; the choice is logged on stderr at log level info or debug. */
 export async function startRuntime(quiet = false): Promise<BackendInfo> {
   const config = loadConfig();
-  return initBackend(config.backend, quiet ? () => {} : undefined);
+  const verbose = !quiet && (config.logLevel === 'info' || config.logLevel === 'debug');
+  return initBackend(config.backend, verbose ? undefined : () => {});
 }

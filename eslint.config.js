@@ -23,7 +23,7 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'bin/*.js'], ...tseslint.configs.disableTypeChecked },
   { files: ['shared/**/*.ts'], rules: restrict([...services, '**/cli/**']) },
   { files: ['shared/ml/**/*.ts', 'shared/analytics/**/*.ts', 'shared/data/**/*.ts'], rules: restrict([...services, '**/cli/**', ...io]) },
   { files: ['shared/analytics/**/*.ts'], rules: restrict([...services, '**/cli/**', ...io, '@tensorflow/*', '**/ml/**']) },

@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { InputError } from '../../shared/contracts/errors.js';
 import { sharedLibsvm } from '../../shared/analytics/libsvm-wasm.js';
 import { accuracy } from '../../shared/analytics/metrics.js';
 import { stratifiedSplit } from '../../shared/analytics/split.js';
 import { loadSvm, trainSvm } from '../../shared/analytics/svm.js';
-
-/** data/wine.csv (id first, label last, CRLF lines), features standardized with the population deviation. */
-function readWine(): { z: number[][]; y: string[] } {
-  const lines = readFileSync(new URL('../../data/wine.csv', import.meta.url), 'utf8').trim().split(/\r?\n/).slice(1);
-  const x = lines.map((l) => l.split(',').slice(1, -1).map(Number));
-  const y = lines.map((l) => l.split(',').at(-1)!);
-  const mean = x[0].map((_, j) => x.reduce((s, r) => s + r[j], 0) / x.length);
-  const sd = x[0].map((_, j) => Math.sqrt(x.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / x.length));
-  return { z: x.map((r) => r.map((v, j) => (v - mean[j]) / sd[j])), y };
-}
+import { readWine } from '../helpers/assertions.js';
 
 const { z, y } = readWine();
 const { train, test: held } = stratifiedSplit(y, 0.3, 0);

@@ -6,8 +6,8 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { InputError } from '../../shared/contracts/errors.js';
 import { readCsv } from '../../shared/data/csv.js';
+import { rejectsInput } from '../helpers/assertions.js';
 
 let dir: string;
 before(async () => {
@@ -22,19 +22,6 @@ async function fixture(name: string, text: string, gzip = false): Promise<string
   const path = join(dir, name);
   await writeFile(path, gzip ? gzipSync(text) : text);
   return path;
-}
-
-/** Asserts `promise` rejects with an InputError whose message contains every part. */
-async function rejectsInput(promise: Promise<unknown>, ...parts: string[]): Promise<InputError> {
-  let caught: unknown;
-  await assert.rejects(promise, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof InputError, `expected an InputError, got ${String(caught)}`);
-  for (const part of parts) assert.ok(caught.message.includes(part), `message ${JSON.stringify(caught.message)} lacks ${JSON.stringify(part)}`);
-  assert.equal(caught.retryable, false);
-  return caught;
 }
 
 test('reads the shipped digits.csv.gz: 1797 × 64, ten labels', async () => {

@@ -5,8 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { InputError } from '../../shared/contracts/errors.js';
 import { decodeIdx, encodeIdx, readIdx, readIdxTable, type Idx } from '../../shared/data/idx.js';
+import { rejectsInput } from '../helpers/assertions.js';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
 
@@ -23,17 +23,6 @@ async function writeIdx(name: string, idx: Idx | Uint8Array, gzip = false): Prom
   const bytes = idx instanceof Uint8Array ? idx : encodeIdx(idx);
   await writeFile(path, gzip ? gzipSync(bytes) : bytes);
   return path;
-}
-
-async function rejectsInput(promise: Promise<unknown>, ...parts: string[]): Promise<InputError> {
-  let caught: unknown;
-  await assert.rejects(promise, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof InputError, `expected an InputError, got ${String(caught)}`);
-  for (const part of parts) assert.ok(caught.message.includes(part), `message ${JSON.stringify(caught.message)} lacks ${JSON.stringify(part)}`);
-  return caught;
 }
 
 /** Three 2×2 "images" and their labels. */

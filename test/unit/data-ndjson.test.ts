@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { InputError } from '../../shared/contracts/errors.js';
 import { readNdjson } from '../../shared/data/ndjson.js';
+import { rejectsInput } from '../helpers/assertions.js';
 
 let dir: string;
 before(async () => {
@@ -22,18 +22,6 @@ async function fixture(lines: string[], gzip = false, ext = '.ndjson'): Promise<
   const text = lines.join('\n') + '\n';
   await writeFile(path, gzip ? gzipSync(text) : text);
   return path;
-}
-
-/** Asserts `promise` rejects with an InputError whose message contains every part. */
-async function rejectsInput(promise: Promise<unknown>, ...parts: string[]): Promise<InputError> {
-  let caught: unknown;
-  await assert.rejects(promise, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof InputError, `expected an InputError, got ${String(caught)}`);
-  for (const part of parts) assert.ok(caught.message.includes(part), `message ${JSON.stringify(caught.message)} lacks ${JSON.stringify(part)}`);
-  return caught;
 }
 
 test('named fields: features from the first record in key order, id and label excluded', async () => {

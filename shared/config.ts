@@ -4,21 +4,47 @@
  *
  * | variable | default | meaning |
  * |---|---|---|
+ * | REDIS_URL | (unset) | redis:// or rediss:// URL, with user and password if needed; unset: `up` and `demo` start a private redis-server |
+ * | LATENTFLOW_PREFIX | lf | prefix of every Redis key (BullMQ's is `{prefix}:bull`) |
+ * | LATENTFLOW_DATA_DIR | ./data | folder that job payloads and `dataset import --from-data-dir` may read files from |
  * | LATENTFLOW_BACKEND | auto | TensorFlow.js backend: auto (tensorflow, else wasm, else cpu), tensorflow, wasm, cpu |
+ * | LATENTFLOW_TRAINER_CONCURRENCY | 1 | train jobs one trainer process runs at once |
+ * | LATENTFLOW_ENCODER_CONCURRENCY | 2 | encode jobs one encoder process runs at once |
+ * | LATENTFLOW_DOWNSTREAM_CONCURRENCY | 2 | cluster, classify and detect jobs one downstream process runs at once (per queue) |
+ * | LATENTFLOW_ALERTS_MAXLEN | 100000 | approximate cap of the alerts stream (XADD MAXLEN ~) |
  * | LATENTFLOW_LOG_LEVEL | info | error, warn, info or debug |
  */
+import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './contracts/errors.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 
+const count = (fallback: number) => z.coerce.number().int().min(1).max(1024).default(fallback);
+
 const EnvSchema = z.object({
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').pipe(z.url()).optional(),
+  LATENTFLOW_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, "_" and "-" only (up to 32)').default('lf'),
+  LATENTFLOW_DATA_DIR: z.string().default('data'),
   LATENTFLOW_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  LATENTFLOW_TRAINER_CONCURRENCY: count(1),
+  LATENTFLOW_ENCODER_CONCURRENCY: count(2),
+  LATENTFLOW_DOWNSTREAM_CONCURRENCY: count(2),
+  LATENTFLOW_ALERTS_MAXLEN: z.coerce.number().int().min(100).default(100_000),
   LATENTFLOW_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
+type Env = z.output<typeof EnvSchema>;
+
 export interface Config {
-  backend: z.output<typeof EnvSchema>['LATENTFLOW_BACKEND'];
+  /** Undefined when REDIS_URL is unset. */
+  redisUrl: string | undefined;
+  prefix: string;
+  /** Absolute path. */
+  dataDir: string;
+  backend: Env['LATENTFLOW_BACKEND'];
+  concurrency: { trainer: number; encoder: number; downstream: number };
+  alertsMaxLen: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -28,7 +54,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0]);
-    throw new ConfigError(`${name}=${JSON.stringify(env[name])}: ${issue.message}`);
+    const shown = name === 'REDIS_URL' ? '(redacted)' : JSON.stringify(env[name]);
+    throw new ConfigError(`${name}=${shown}: ${issue.message}`);
   }
-  return { backend: parsed.data.LATENTFLOW_BACKEND, logLevel: parsed.data.LATENTFLOW_LOG_LEVEL };
+  const e = parsed.data;
+  return {
+    redisUrl: e.REDIS_URL,
+    prefix: e.LATENTFLOW_PREFIX,
+    dataDir: path.resolve(e.LATENTFLOW_DATA_DIR),
+    backend: e.LATENTFLOW_BACKEND,
+    concurrency: { trainer: e.LATENTFLOW_TRAINER_CONCURRENCY, encoder: e.LATENTFLOW_ENCODER_CONCURRENCY, downstream: e.LATENTFLOW_DOWNSTREAM_CONCURRENCY },
+    alertsMaxLen: e.LATENTFLOW_ALERTS_MAXLEN,
+    logLevel: e.LATENTFLOW_LOG_LEVEL,
+  };
 }

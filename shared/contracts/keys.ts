@@ -1,0 +1,91 @@
+/**
+ * Every Redis key latentflow writes, built in one place. Keys of one entity share a hash tag (`{...}`), so every
+ * multi-key command on them stays in one Redis Cluster slot; BullMQ's prefix carries its own hash tag so that flows
+ * across queues stay in one slot too.
+ *
+ * Glossary: a *dataset* is a named matrix imported once (chunks of binary Float32 rows, ids, labels, schema); a
+ * *model* is a named series of versions of trained artifacts with aliases such as `production`; *embeddings* are the
+ * codes and reconstruction errors of one dataset under one model version.
+ */
+
+export interface Keyspace {
+  prefix: string;
+  /** Prefix handed to BullMQ queues, workers and flows. */
+  bullPrefix: string;
+  dataset: {
+    /** Hash: schema and sizes (JSON fields), written last so a dataset is visible only once complete. */
+    meta(name: string): string;
+    /** String: binary Float32 rows of chunk `index`. */
+    chunk(name: string, index: number): string;
+    /** String: JSON array of the ids of chunk `index`. */
+    ids(name: string, index: number): string;
+    /** String: JSON array of the labels of chunk `index` (absent without labels). */
+    labels(name: string, index: number): string;
+    /** Set of dataset names. */
+    index(): string;
+  };
+  model: {
+    /** Hash: version number → metadata JSON (no weights). */
+    versions(name: string): string;
+    /** String: the artifact bytes of one version. */
+    artifact(name: string, version: number): string;
+    /** Hash: alias (e.g. production) → version number. */
+    aliases(name: string): string;
+    /** Counter of versions handed out. */
+    counter(name: string): string;
+    /** Set of model names. */
+    index(): string;
+  };
+  embeddings: {
+    /** Hash: record id → binary Float32 code. */
+    codes(model: string, version: number, dataset: string): string;
+    /** Sorted set: record id scored by reconstruction error (the ranking). */
+    errors(model: string, version: number, dataset: string): string;
+    /** Hash: state and counts of the embedding set; `complete` only after every batch is written. */
+    meta(model: string, version: number, dataset: string): string;
+    /** Hash: record id → cluster index. */
+    clusters(model: string, version: number, dataset: string): string;
+    /** Hash: record id → predicted label. */
+    predictions(model: string, version: number, dataset: string): string;
+    /** Hash: results of the downstream stages (centroids, SVM model, metrics) as JSON fields. */
+    results(model: string, version: number, dataset: string): string;
+  };
+  /** Stream of anomaly alerts (capped). */
+  alerts(): string;
+}
+
+export function keyspace(prefix = 'lf'): Keyspace {
+  const ds = (name: string) => `${prefix}:{ds:${name}}`;
+  const md = (name: string) => `${prefix}:{model:${name}}`;
+  const emb = (model: string, version: number, dataset: string) => `${prefix}:{emb:${model}:${version}:${dataset}}`;
+  return {
+    prefix,
+    bullPrefix: `{${prefix}}:bull`,
+    dataset: {
+      meta: (name) => `${ds(name)}:meta`,
+      chunk: (name, i) => `${ds(name)}:chunk:${i}`,
+      ids: (name, i) => `${ds(name)}:ids:${i}`,
+      labels: (name, i) => `${ds(name)}:labels:${i}`,
+      index: () => `${prefix}:datasets`,
+    },
+    model: {
+      versions: (name) => `${md(name)}:versions`,
+      artifact: (name, v) => `${md(name)}:artifact:${v}`,
+      aliases: (name) => `${md(name)}:aliases`,
+      counter: (name) => `${md(name)}:counter`,
+      index: () => `${prefix}:models`,
+    },
+    embeddings: {
+      codes: (m, v, d) => `${emb(m, v, d)}:codes`,
+      errors: (m, v, d) => `${emb(m, v, d)}:errors`,
+      meta: (m, v, d) => `${emb(m, v, d)}:meta`,
+      clusters: (m, v, d) => `${emb(m, v, d)}:clusters`,
+      predictions: (m, v, d) => `${emb(m, v, d)}:predictions`,
+      results: (m, v, d) => `${emb(m, v, d)}:results`,
+    },
+    alerts: () => `${prefix}:alerts`,
+  };
+}
+
+/** Names of datasets and models: letters, digits, `.`, `_`, `-`; no `:` or braces, which would break the key layout. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

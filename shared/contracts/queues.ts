@@ -1,0 +1,71 @@
+/**
+ * Queue names and, per queue, the job payload schema (zod: validated where consumed, since services deploy
+ * separately) and the result schema. Payloads carry names and keys, never vectors: the data lives in Redis.
+ *
+ * Model versions in payloads: a number, or an alias such as `production` or `latest` (resolved by the consumer).
+ */
+import { z } from 'zod';
+import { ModelOptionsSchema } from '../ml/model-config.js';
+import { ThresholdMethodSchema } from '../ml/threshold.js';
+import { InputError } from './errors.js';
+import { NAME_PATTERN } from './keys.js';
+
+export const QUEUES = ['train', 'encode', 'cluster', 'classify', 'detect', 'run'] as const;
+export type QueueName = (typeof QUEUES)[number];
+
+const name = (what: string) => z.string().regex(NAME_PATTERN, `${what} names use letters, digits, ".", "_" and "-" (up to 128)`);
+export const DatasetName = name('dataset');
+export const ModelName = name('model');
+export const VersionRef = z.union([z.number().int().positive(), z.enum(['latest', 'production'])]);
+export type VersionRef = z.infer<typeof VersionRef>;
+
+const target = { model: ModelName, version: VersionRef.default('latest'), dataset: DatasetName };
+
+export const PAYLOADS = {
+  /** Train a new version of `model` on `dataset` (only rows labelled `normal`, when given). */
+  train: z.object({
+    model: ModelName,
+    dataset: DatasetName,
+    /** Model options as for `latentflow fit`; defaults apply to what is absent. */
+    options: ModelOptionsSchema.optional(),
+    threshold: ThresholdMethodSchema.optional(),
+    /** Train only on rows whose label is this value (anomaly detection). */
+    normal: z.string().optional(),
+  }).strict(),
+  /** Write codes and reconstruction errors of every record of `dataset`. */
+  encode: z.object({ ...target, /** Rows per batch written. Default 1024. */ batchSize: z.number().int().min(1).max(65536).default(1024) }).strict(),
+  /** K-means on the stored codes; k defaults to the number of labels (else chosen by silhouette). */
+  cluster: z.object({ ...target, k: z.number().int().min(2).optional(), seed: z.number().int().nonnegative().default(0) }).strict(),
+  /** SVM on labelled codes: accuracy on a held-out part, predictions for every record. */
+  classify: z.object({ ...target, testFraction: z.number().gt(0).lt(1).default(0.3), seed: z.number().int().nonnegative().default(0) }).strict(),
+  /** Records whose error exceeds the threshold (default: the model's) become alerts. */
+  detect: z.object({ ...target, threshold: z.number().positive().optional() }).strict(),
+  /** Parent of a run's flow: collects its children's results into a summary. */
+  run: z.object({ run: z.string().min(1), model: ModelName, dataset: DatasetName }).strict(),
+} as const satisfies Record<QueueName, z.ZodType>;
+
+export type Payload<Q extends QueueName> = z.output<(typeof PAYLOADS)[Q]>;
+export type PayloadInput<Q extends QueueName> = z.input<(typeof PAYLOADS)[Q]>;
+
+export const RESULTS = {
+  train: z.object({
+    model: z.string(), version: z.number().int(), backend: z.string(),
+    epochs: z.number().int(), seconds: z.number(), samplesPerSecond: z.number(), finalLoss: z.number(), threshold: z.number(),
+  }),
+  encode: z.object({ model: z.string(), version: z.number().int(), dataset: z.string(), records: z.number().int(), meanError: z.number() }),
+  cluster: z.object({ k: z.number().int(), inertia: z.number(), silhouette: z.number(), nmi: z.number().optional(), ari: z.number().optional() }),
+  classify: z.object({ accuracy: z.number(), macroF1: z.number(), trained: z.number().int(), tested: z.number().int(), predicted: z.number().int() }),
+  detect: z.object({ threshold: z.number(), alerts: z.number().int() }),
+  run: z.record(z.string(), z.unknown()),
+} as const satisfies Record<QueueName, z.ZodType>;
+
+export type JobResult<Q extends QueueName> = z.output<(typeof RESULTS)[Q]>;
+
+/** Validates a payload where it is consumed; the error names the field (a non-retryable failure). */
+export function parsePayload<Q extends QueueName>(queue: Q, data: unknown): Payload<Q> {
+  const parsed = PAYLOADS[queue].safeParse(data);
+  if (parsed.success) return parsed.data as Payload<Q>;
+  const issue = parsed.error.issues[0];
+  const field = issue.path.length > 0 ? issue.path.join('.') : undefined;
+  throw new InputError(`invalid ${queue} job: ${issue.message}`, { source: `${queue} job`, field });
+}

@@ -1,0 +1,242 @@
+/**
+ * Embeddings: the latent code and reconstruction error of every record of one dataset under one model version, and
+ * what the downstream stages derive from them (cluster assignments, predictions, results).
+ *
+ * Layout (keys from {@link Keyspace}, all of one target in one Redis Cluster slot): `embeddings.codes` hash record id
+ * → little-endian Float32 code; `embeddings.errors` sorted set of record ids by error; `embeddings.meta` hash of
+ * plain strings `state` (writing | complete), `records`, `codeSize`, `written`, `meanError`, `updatedAt`;
+ * `embeddings.clusters` and `embeddings.predictions` hashes record id → value; `embeddings.results` hash stage → JSON.
+ *
+ * Every write is idempotent per record id, so an encode job that is retried simply writes the same ids again.
+ */
+import type { Redis } from 'ioredis';
+import { InputError, LatentflowError } from '../contracts/errors.js';
+import type { Keyspace } from '../contracts/keys.js';
+import { copyFloat32, float32ToBuffer } from './binary.js';
+import { compareIds, execOrThrow, FIELDS_PER_COMMAND, slices } from './util.js';
+
+/** Whose embeddings: a dataset under a model version (a number, already resolved). */
+export interface EmbeddingTarget {
+  model: string;
+  version: number;
+  dataset: string;
+}
+
+export interface EmbeddingStatus {
+  /** `missing` before `begin`, `writing` until `complete`, then `complete`. */
+  state: 'missing' | 'writing' | 'complete';
+  /** Records expected (0 when missing). */
+  records: number;
+  /** Codes stored so far. */
+  written: number;
+  /** 0 when missing. */
+  codeSize: number;
+  /** Mean reconstruction error, once complete. */
+  meanError?: number;
+  /** ISO time of the last state change or batch. */
+  updatedAt?: string;
+}
+
+export type AssignmentKind = 'clusters' | 'predictions';
+
+export class EmbeddingStore {
+  constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
+
+  /**
+   * Marks the set as being written for `records` records of `codeSize` values. Codes already written are kept (a
+   * retried job overwrites the same ids) unless `fresh` is set or the code size changed; the derived clusters,
+   * predictions and results are always removed, since they no longer match the codes.
+   */
+  async begin(t: EmbeddingTarget, records: number, codeSize: number, options: { fresh?: boolean } = {}): Promise<void> {
+    if (!Number.isInteger(records) || records < 0) throw new InputError('must be a non-negative integer', { field: 'records', value: records });
+    if (!Number.isInteger(codeSize) || codeSize < 1) throw new InputError('must be a positive integer', { field: 'codeSize', value: codeSize });
+    const k = this.k(t);
+    const previous = await this.redis.hget(k.meta, 'codeSize');
+    const m = this.redis.multi();
+    if (options.fresh === true || (previous !== null && Number(previous) !== codeSize)) m.del(k.codes, k.errors);
+    m.del(k.clusters, k.predictions, k.results);
+    m.hdel(k.meta, 'meanError');
+    m.hset(k.meta, { state: 'writing', records: String(records), codeSize: String(codeSize), updatedAt: new Date().toISOString() });
+    m.hlen(k.codes);
+    const replies = await execOrThrow(m);
+    await this.redis.hset(k.meta, 'written', String(replies.at(-1)));
+  }
+
+  /**
+   * Writes the codes (`ids.length × codeSize`, row-major) and errors of a batch of records, in one MULTI, at most
+   * 1000 fields per command. Idempotent per record id. Needs `begin` first (its code size is checked).
+   */
+  async writeBatch(t: EmbeddingTarget, ids: string[], codes: Float32Array, errors: Float32Array): Promise<void> {
+    const k = this.k(t);
+    const stored = await this.redis.hget(k.meta, 'codeSize');
+    if (stored === null) throw new LatentflowError(`embeddings of ${describe(t)}: writeBatch before begin`, false);
+    const q = Number(stored);
+    if (codes.length !== ids.length * q || errors.length !== ids.length) {
+      throw new InputError(`a batch of ${ids.length} ids needs ${ids.length * q} code values (code size ${q}) and ${ids.length} errors, got ${codes.length} and ${errors.length}`, { source: describe(t) });
+    }
+    const bad = errors.findIndex((e) => Number.isNaN(e));
+    if (bad >= 0) throw new InputError('reconstruction error is NaN', { source: describe(t), row: bad, value: ids[bad] });
+    const m = this.redis.multi();
+    for (let first = 0; first < ids.length; first += FIELDS_PER_COMMAND) {
+      const last = Math.min(ids.length, first + FIELDS_PER_COMMAND);
+      const fields: (string | Buffer)[] = [];
+      const scored: string[] = [];
+      for (let i = first; i < last; i++) {
+        fields.push(ids[i], float32ToBuffer(codes.subarray(i * q, (i + 1) * q)));
+        scored.push(scoreText(errors[i]), ids[i]);
+      }
+      m.hset(k.codes, ...fields);
+      m.zadd(k.errors, ...scored);
+    }
+    m.hlen(k.codes);
+    const replies = await execOrThrow(m);
+    await this.redis.hset(k.meta, { written: String(replies.at(-1)), updatedAt: new Date().toISOString() });
+  }
+
+  /**
+   * Marks the set complete with its mean error. Throws unless exactly `records` codes and errors are stored: fewer
+   * is retryable (a batch is missing); more is not (ids from an earlier import: begin again with `fresh`).
+   */
+  async complete(t: EmbeddingTarget, summary: { meanError: number }): Promise<void> {
+    const k = this.k(t);
+    const m = this.redis.multi();
+    m.hget(k.meta, 'records').hlen(k.codes).zcard(k.errors);
+    const [recordsText, codes, errors] = (await execOrThrow(m)) as [string | null, number, number];
+    if (recordsText === null) throw new LatentflowError(`embeddings of ${describe(t)}: complete before begin`, false);
+    const records = Number(recordsText);
+    if (codes !== records || errors !== records) {
+      const message = `embeddings of ${describe(t)} are incomplete: ${codes} codes and ${errors} errors stored for ${records} records`;
+      if (codes > records || errors > records) throw new LatentflowError(`${message} (stale ids from an earlier run: encode again from scratch)`, false);
+      throw new LatentflowError(message, true);
+    }
+    await this.redis.hset(k.meta, { state: 'complete', written: String(codes), meanError: String(summary.meanError), updatedAt: new Date().toISOString() });
+  }
+
+  async status(t: EmbeddingTarget): Promise<EmbeddingStatus> {
+    const k = this.k(t);
+    const m = this.redis.multi();
+    m.hgetall(k.meta).hlen(k.codes);
+    const [meta, written] = (await execOrThrow(m)) as [Record<string, string>, number];
+    if (meta.state === undefined) return { state: 'missing', records: 0, written, codeSize: 0 };
+    return {
+      state: meta.state === 'complete' ? 'complete' : 'writing',
+      records: Number(meta.records),
+      written,
+      codeSize: Number(meta.codeSize),
+      ...(meta.meanError !== undefined ? { meanError: Number(meta.meanError) } : {}),
+      ...(meta.updatedAt !== undefined ? { updatedAt: meta.updatedAt } : {}),
+    };
+  }
+
+  /**
+   * Codes (`ids.length × codeSize`) and errors of the given ids, in their order; without ids, of every stored id in
+   * natural order ("2" before "10"). Empty (codeSize 0) when nothing is stored for the target; an InputError naming
+   * the first id without a code when only some are missing.
+   */
+  async read(t: EmbeddingTarget, ids?: string[]): Promise<{ ids: string[]; codes: Float32Array; errors: Float32Array; codeSize: number }> {
+    const k = this.k(t);
+    const m = this.redis.multi();
+    m.hget(k.meta, 'codeSize').hlen(k.codes);
+    const [codeSizeText, stored] = (await execOrThrow(m)) as [string | null, number];
+    if (stored === 0) return { ids: [], codes: new Float32Array(0), errors: new Float32Array(0), codeSize: 0 };
+    const order = ids ?? (await this.redis.hkeys(k.codes)).sort(compareIds);
+    let q = codeSizeText === null ? undefined : Number(codeSizeText);
+    let codes = new Float32Array(q === undefined ? 0 : order.length * q);
+    const errors = new Float32Array(order.length);
+    let offset = 0;
+    for (const slice of slices(order, FIELDS_PER_COMMAND)) {
+      const p = this.redis.pipeline();
+      p.hmgetBuffer(k.codes, ...slice);
+      p.zmscore(k.errors, ...slice);
+      const [buffers, scores] = (await execOrThrow(p)) as [(Buffer | null)[], (string | null)[]];
+      for (let i = 0; i < slice.length; i++) {
+        const bytes = buffers[i];
+        const score = scores[i];
+        if (bytes === null || score === null) {
+          const missing = order.length - stored > 0 ? ` (${stored} of ${order.length} records have one)` : '';
+          throw new InputError(`no ${bytes === null ? 'code' : 'error'} for record "${slice[i]}"${missing}`, { source: `embeddings of ${describe(t)}` });
+        }
+        if (q === undefined) {
+          q = bytes.length / 4;
+          codes = new Float32Array(order.length * q);
+        }
+        if (bytes.length !== q * 4) throw new LatentflowError(`embeddings of ${describe(t)}: code of record "${slice[i]}" has ${bytes.length / 4} values, expected ${q}`, false);
+        copyFloat32(bytes, codes, (offset + i) * q);
+        errors[offset + i] = parseScore(score);
+      }
+      offset += slice.length;
+    }
+    return { ids: order, codes, errors, codeSize: q ?? 0 };
+  }
+
+  /** The `n` records with the highest reconstruction error, highest first. */
+  async top(t: EmbeddingTarget, n: number): Promise<{ id: string; error: number }[]> {
+    if (n <= 0) return [];
+    const flat = await this.redis.zrevrange(this.k(t).errors, 0, n - 1, 'WITHSCORES');
+    const out: { id: string; error: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i], error: parseScore(flat[i + 1]) });
+    return out;
+  }
+
+  /** Replaces the cluster assignments or predictions atomically (written to a temporary key, then renamed). */
+  async writeAssignments(t: EmbeddingTarget, kind: AssignmentKind, values: Map<string, string | number>): Promise<void> {
+    const key = this.k(t)[kind];
+    const temp = `${key}:tmp`;
+    const m = this.redis.multi();
+    m.del(temp);
+    const entries = [...values];
+    for (const slice of slices(entries, FIELDS_PER_COMMAND)) m.hset(temp, ...slice.flatMap(([id, v]) => [id, String(v)]));
+    if (entries.length > 0) m.rename(temp, key);
+    else m.del(key);
+    await execOrThrow(m);
+  }
+
+  /** Cluster assignments or predictions by record id (values as stored text); empty when none. */
+  async readAssignments(t: EmbeddingTarget, kind: AssignmentKind): Promise<Map<string, string>> {
+    return new Map(Object.entries(await this.redis.hgetall(this.k(t)[kind])));
+  }
+
+  /** Stores a downstream stage's result (centroids, SVM model, metrics) as JSON. */
+  async writeResult(t: EmbeddingTarget, stage: string, value: unknown): Promise<void> {
+    await this.redis.hset(this.k(t).results, stage, JSON.stringify(value));
+  }
+
+  async readResult<T>(t: EmbeddingTarget, stage: string): Promise<T | undefined> {
+    const json = await this.redis.hget(this.k(t).results, stage);
+    return json === null ? undefined : (JSON.parse(json) as T);
+  }
+
+  /** Removes everything stored for the target (codes, errors, meta, assignments, results). */
+  async clear(t: EmbeddingTarget): Promise<void> {
+    const k = this.k(t);
+    await this.redis.del(k.codes, k.errors, k.meta, k.clusters, k.predictions, k.results);
+  }
+
+  private k(t: EmbeddingTarget) {
+    const e = this.keys.embeddings;
+    return {
+      codes: e.codes(t.model, t.version, t.dataset),
+      errors: e.errors(t.model, t.version, t.dataset),
+      meta: e.meta(t.model, t.version, t.dataset),
+      clusters: e.clusters(t.model, t.version, t.dataset),
+      predictions: e.predictions(t.model, t.version, t.dataset),
+      results: e.results(t.model, t.version, t.dataset),
+    };
+  }
+}
+
+function describe(t: EmbeddingTarget): string {
+  return `${t.model}@${t.version} on dataset ${t.dataset}`;
+}
+
+/** A sorted-set score as Redis parses it (`inf` for an infinite error). */
+function scoreText(e: number): string {
+  return e === Infinity ? 'inf' : e === -Infinity ? '-inf' : String(e);
+}
+
+/** A sorted-set score as Redis prints it (`inf`, `-inf` or a decimal). */
+function parseScore(text: string): number {
+  if (text === 'inf' || text === '+inf') return Infinity;
+  if (text === '-inf') return -Infinity;
+  return Number(text);
+}

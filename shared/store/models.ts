@@ -1,0 +1,181 @@
+/**
+ * The model registry: named series of trained autoencoder versions, each an artifact (the `.lfm` bytes, see
+ * shared/ml/artifact.ts) plus a metadata record, and aliases (such as `production`) pointing at versions.
+ *
+ * Layout (keys from {@link Keyspace}): `model.counter(name)` hands out version numbers (never reused, even after a
+ * delete, so results keyed by model and version never mix two models); `model.artifact(name, v)` the artifact bytes;
+ * `model.versions(name)` version → metadata JSON; `model.aliases(name)` alias → version; `model.index()` the names.
+ *
+ * A version reference is a number, `latest` (the highest existing version) or an alias.
+ */
+import type { Redis } from 'ioredis';
+import { InputError } from '../contracts/errors.js';
+import type { Keyspace } from '../contracts/keys.js';
+import { Autoencoder } from '../ml/autoencoder.js';
+import { checkName, compareIds, execOrThrow } from './util.js';
+
+/** One registered version, as listed (no weights). */
+export interface ModelVersionMeta {
+  model: string;
+  version: number;
+  /** The dataset it was trained on. */
+  dataset: string;
+  /** ISO time the model was trained. */
+  createdAt: string;
+  inputWidth: number;
+  codeSize: number;
+  features: string[];
+  /** The resolved model configuration (shared/ml ModelConfig). */
+  config: unknown;
+  /** The anomaly threshold on reconstruction error, null when none was estimated. */
+  threshold: number | null;
+  epochs: number;
+  seconds: number;
+  samplesPerSecond: number;
+  finalLoss: number;
+  /** sha256 of the training data (equals the dataset's fingerprint when trained on all of it). */
+  fingerprint: string;
+  /** Artifact size in bytes. */
+  bytes: number;
+  /** The label of the rows it was trained on, when trained on normal rows only. */
+  normal?: string;
+}
+
+/** The alias `promote` sets by default. */
+export const DEFAULT_ALIAS = 'production';
+/** Aliases: a letter, then letters, digits, `_` or `-`; `latest` is reserved (it always means the newest version). */
+export const ALIAS_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+export class ModelRegistry {
+  constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
+
+  /**
+   * Registers `model` as a new version of `name` (version = INCR of the counter). The artifact is written first,
+   * then the metadata, so a listed version always has its weights.
+   */
+  async register(name: string, model: Autoencoder, info: { dataset: string; normal?: string }): Promise<ModelVersionMeta> {
+    checkName(name, 'model');
+    const k = this.keys.model;
+    const artifact = model.toArtifact();
+    await this.redis.sadd(k.index(), name);
+    const version = await this.redis.incr(k.counter(name));
+    const history = model.history;
+    const meta: ModelVersionMeta = {
+      model: name, version, dataset: info.dataset, createdAt: model.createdAt, inputWidth: model.inputWidth, codeSize: model.codeSize,
+      features: model.features, config: model.config, threshold: model.threshold?.value ?? null,
+      epochs: history.epochs.length, seconds: history.seconds, samplesPerSecond: history.samplesPerSecond,
+      finalLoss: history.epochs.at(-1)?.loss ?? 0, fingerprint: model.fingerprint, bytes: artifact.length,
+      ...(info.normal !== undefined ? { normal: info.normal } : {}),
+    };
+    await this.redis.set(k.artifact(name, version), artifact);
+    await this.redis.hset(k.versions(name), String(version), JSON.stringify(meta));
+    return meta;
+  }
+
+  /**
+   * The version number `ref` stands for: a number (or digit string) that exists; `latest`, the highest existing
+   * version; any other text, the version of that alias. A non-retryable InputError naming the model and the
+   * version or alias (and what exists) when there is none.
+   */
+  async resolve(name: string, ref: number | string): Promise<number> {
+    const k = this.keys.model;
+    const numeric = typeof ref === 'number' ? ref : /^\d+$/.test(ref) ? Number(ref) : undefined;
+    if (numeric !== undefined) {
+      if (Number.isInteger(numeric) && numeric > 0 && (await this.redis.hexists(k.versions(name), String(numeric))) === 1) return numeric;
+      throw await this.missing(name, `version ${String(ref)}`);
+    }
+    if (ref === 'latest') {
+      const versions = await this.versionNumbers(name);
+      if (versions.length > 0) return versions[versions.length - 1];
+      throw await this.missing(name, undefined);
+    }
+    const aliased = await this.redis.hget(k.aliases(name), String(ref));
+    if (aliased !== null && (await this.redis.hexists(k.versions(name), aliased)) === 1) return Number(aliased);
+    const hint = ref === DEFAULT_ALIAS ? `; promote one: latentflow models promote ${name} <version>` : '';
+    throw await this.missing(name, `alias "${ref}"`, hint);
+  }
+
+  /** The metadata of one version; errors as {@link resolve}. */
+  async meta(name: string, ref: number | string): Promise<ModelVersionMeta> {
+    const version = await this.resolve(name, ref);
+    const json = await this.redis.hget(this.keys.model.versions(name), String(version));
+    if (json === null) throw await this.missing(name, `version ${version}`);
+    return JSON.parse(json) as ModelVersionMeta;
+  }
+
+  /** The metadata and the loaded model (Autoencoder.fromArtifact) of one version. The caller disposes the model. */
+  async load(name: string, ref: number | string): Promise<{ meta: ModelVersionMeta; model: Autoencoder }> {
+    const version = await this.resolve(name, ref);
+    const k = this.keys.model;
+    const p = this.redis.pipeline();
+    p.hget(k.versions(name), String(version));
+    p.getBuffer(k.artifact(name, version));
+    const [json, bytes] = (await execOrThrow(p)) as [string | null, Buffer | null];
+    if (json === null || bytes === null) throw await this.missing(name, `version ${version}`);
+    return { meta: JSON.parse(json) as ModelVersionMeta, model: Autoencoder.fromArtifact(bytes, `model ${name}@${version}`) };
+  }
+
+  /** Every model with at least one version, by name; versions in ascending order. */
+  async list(): Promise<{ name: string; versions: ModelVersionMeta[]; aliases: Record<string, number> }[]> {
+    const k = this.keys.model;
+    const names = (await this.redis.smembers(k.index())).sort(compareIds);
+    if (names.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const name of names) p.hgetall(k.versions(name)).hgetall(k.aliases(name));
+    const replies = (await execOrThrow(p)) as Record<string, string>[];
+    return names.map((name, i) => ({
+      name,
+      versions: Object.values(replies[2 * i]).map((json) => JSON.parse(json) as ModelVersionMeta).sort((a, b) => a.version - b.version),
+      aliases: Object.fromEntries(Object.entries(replies[2 * i + 1]).map(([alias, v]) => [alias, Number(v)])),
+    })).filter((m) => m.versions.length > 0);
+  }
+
+  /**
+   * Points `alias` (default `production`) at the version `version` resolves to, and returns that version.
+   * InputError (field "alias") for an alias that is not a letter then letters, digits, `_`, `-`, or is `latest`.
+   */
+  async promote(name: string, version: number | string, alias: string = DEFAULT_ALIAS): Promise<number> {
+    if (!ALIAS_PATTERN.test(alias) || alias === 'latest') {
+      throw new InputError('aliases are a letter then letters, digits, "_" or "-" (and not "latest", which always means the newest version)', { field: 'alias', value: alias });
+    }
+    const resolved = await this.resolve(name, version);
+    await this.redis.hset(this.keys.model.aliases(name), alias, String(resolved));
+    return resolved;
+  }
+
+  /**
+   * Deletes one version (and the aliases pointing at it) or, without `version`, every version and alias of the
+   * model. Returns how many versions were removed (0 when there was nothing to delete). The version counter stays,
+   * so numbers are never reused.
+   */
+  async delete(name: string, version?: number): Promise<number> {
+    const k = this.keys.model;
+    const targets = version === undefined ? await this.versionNumbers(name) : [version];
+    const aliases = await this.redis.hgetall(k.aliases(name));
+    const m = this.redis.multi();
+    for (const v of targets) m.hdel(k.versions(name), String(v)).del(k.artifact(name, v));
+    const stale = Object.entries(aliases).filter(([, v]) => targets.includes(Number(v))).map(([alias]) => alias);
+    if (version === undefined) m.del(k.aliases(name));
+    else if (stale.length > 0) m.hdel(k.aliases(name), ...stale);
+    const replies = await execOrThrow(m);
+    const removed = targets.filter((_, i) => replies[2 * i] === 1).length;
+    if (version === undefined) await this.redis.srem(k.index(), name);
+    return removed;
+  }
+
+  private async versionNumbers(name: string): Promise<number[]> {
+    return (await this.redis.hkeys(this.keys.model.versions(name))).map(Number).sort((a, b) => a - b);
+  }
+
+  /** The error for a missing `asked` (e.g. `version 3`, `alias "production"`; undefined for latest), with what exists. */
+  private async missing(name: string, asked: string | undefined, hint = ''): Promise<InputError> {
+    const [versions, aliases] = await Promise.all([this.versionNumbers(name), this.redis.hgetall(this.keys.model.aliases(name))]);
+    if (versions.length === 0) {
+      const models = (await this.list()).map((m) => m.name);
+      const known = models.length > 0 ? `models: ${models.join(', ')}` : 'no models yet';
+      return new InputError(`model "${name}" does not exist${asked ? ` (asked for ${asked})` : ''} (${known})`);
+    }
+    const aliasText = Object.keys(aliases).length > 0 ? `; aliases: ${Object.entries(aliases).map(([a, v]) => `${a}→${v}`).join(', ')}` : '';
+    return new InputError(`model "${name}" has no ${asked ?? 'versions'} (versions: ${versions.join(', ')}${aliasText})${hint}`);
+  }
+}

@@ -1,0 +1,31 @@
+/** Small helpers shared by the stores. */
+import type { Redis } from 'ioredis';
+import { InputError } from '../contracts/errors.js';
+import { NAME_PATTERN } from '../contracts/keys.js';
+
+/** Fields or members per Redis command when writing or reading large hashes and sorted sets. */
+export const FIELDS_PER_COMMAND = 1000;
+
+/** Splits `items` into consecutive slices of at most `size` (the ≤ 1000 fields per command rule of the stores). */
+export function* slices<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+/** Natural order of record ids: numeric ids by value ("2" before "10"), then text. */
+export const compareIds: (a: string, b: string) => number = new Intl.Collator('en', { numeric: true }).compare;
+
+/** Checks a dataset or model name against NAME_PATTERN; the InputError names the field. */
+export function checkName(name: string, what: 'dataset' | 'model', field = 'name'): void {
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+    throw new InputError(`${what} names use letters, digits, ".", "_" and "-" (starting with a letter or digit, up to 128)`, { field, value: name });
+  }
+}
+
+/** Runs a pipeline or MULTI and returns its replies, throwing the first command error. */
+export async function execOrThrow(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+  const results = (await p.exec()) ?? [];
+  return results.map(([error, reply]) => {
+    if (error) throw error;
+    return reply;
+  });
+}

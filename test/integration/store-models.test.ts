@@ -1,0 +1,105 @@
+// ModelRegistry on a real redis-server: versions, references, weights round trip, aliases, deletion.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { keyspace } from '../../shared/contracts/keys.js';
+import { Autoencoder } from '../../shared/ml/autoencoder.js';
+import { initBackend } from '../../shared/ml/backend.js';
+import { ModelRegistry } from '../../shared/store/models.js';
+import { rejectsInput } from '../helpers/assertions.js';
+import { useRedis } from '../helpers/redis.js';
+import { lowRankMatrix } from '../helpers/synthetic.js';
+
+const fixture = useRedis();
+const registry = () => new ModelRegistry(fixture.redis(), keyspace(fixture.prefix()));
+const data = lowRankMatrix(64, 8, 2, 0.01, 3);
+let model: Autoencoder;
+
+before(async () => {
+  await initBackend('cpu', () => undefined); // the pure-JS backend: no wasm start-up for a tiny model
+  model = await Autoencoder.fit(data, { encoder: [6, 3], epochs: 2, batchSize: 16, seed: 1 });
+});
+after(() => model.dispose());
+
+describe('ModelRegistry', () => {
+  test('register twice → versions 1 and 2, with metadata and no weights in the listing', async () => {
+    const models = registry();
+    const v1 = await models.register('wine', model, { dataset: 'wine' });
+    const v2 = await models.register('wine', model, { dataset: 'wine', normal: 'ok' });
+    assert.deepEqual([v1.version, v2.version], [1, 2]);
+    assert.equal(v1.model, 'wine');
+    assert.equal(v1.inputWidth, 8);
+    assert.equal(v1.codeSize, 3);
+    assert.equal(v1.epochs, 2);
+    assert.equal(v1.threshold, model.threshold?.value);
+    assert.equal(v1.fingerprint, model.fingerprint);
+    assert.equal(v1.bytes, model.toArtifact().length);
+    assert.equal(v1.normal, undefined);
+    assert.equal(v2.normal, 'ok');
+    assert.deepEqual(v1.features, data.features);
+    const listed = await models.list();
+    assert.equal(listed.length, 1);
+    assert.deepEqual(listed[0].versions, [v1, v2]);
+    assert.deepEqual(listed[0].aliases, {});
+    assert.deepEqual(await models.meta('wine', 2), v2);
+  });
+
+  test('resolve: numbers, digit strings, latest, aliases; missing ones are input errors naming model and ref', async () => {
+    const models = registry();
+    await rejectsInput(models.resolve('wine', 'latest'), 'model "wine" does not exist (no models yet)');
+    await models.register('wine', model, { dataset: 'wine' });
+    await models.register('wine', model, { dataset: 'wine' });
+    await models.register('other', model, { dataset: 'x' });
+    assert.equal(await models.resolve('wine', 1), 1);
+    assert.equal(await models.resolve('wine', '2'), 2);
+    assert.equal(await models.resolve('wine', 'latest'), 2);
+    await rejectsInput(models.resolve('wine', 3), 'model "wine" has no version 3 (versions: 1, 2)');
+    await rejectsInput(models.resolve('wine', 'production'), 'model "wine" has no alias "production" (versions: 1, 2)', 'models promote wine');
+    await rejectsInput(models.resolve('nope', 1), 'model "nope" does not exist (asked for version 1) (models: other, wine)');
+    assert.equal(await models.promote('wine', 1), 1);
+    assert.equal(await models.resolve('wine', 'production'), 1);
+    assert.equal(await models.promote('wine', 'latest', 'staging'), 2);
+    assert.equal(await models.resolve('wine', 'staging'), 2);
+    await rejectsInput(models.resolve('wine', 'canary'), 'has no alias "canary"', 'aliases: production→1, staging→2');
+    await rejectsInput(models.promote('wine', 7), 'has no version 7');
+    await rejectsInput(models.promote('wine', 1, 'latest'), 'field "alias"');
+    await rejectsInput(models.register('bad name', model, { dataset: 'x' }), 'field "name"');
+    assert.deepEqual((await models.list()).map((m) => [m.name, m.aliases]), [['other', {}], ['wine', { production: 1, staging: 2 }]]);
+  });
+
+  test('load gives a model with identical codes', async () => {
+    const models = registry();
+    await models.register('wine', model, { dataset: 'wine' });
+    await models.promote('wine', 1);
+    const { meta, model: loaded } = await models.load('wine', 'production');
+    try {
+      assert.equal(meta.version, 1);
+      assert.deepEqual(loaded.encode(data), model.encode(data));
+      assert.deepEqual(loaded.threshold, model.threshold);
+      assert.deepEqual(loaded.features, model.features);
+    } finally {
+      loaded.dispose();
+    }
+    await rejectsInput(models.load('wine', 2), 'has no version 2');
+  });
+
+  test('delete one version (with its aliases), then the whole model; numbers are never reused', async () => {
+    const models = registry();
+    const k = keyspace(fixture.prefix()).model;
+    for (let i = 0; i < 3; i++) await models.register('m', model, { dataset: 'd' });
+    await models.promote('m', 2);
+    await models.promote('m', 3, 'staging');
+    assert.equal(await models.delete('m', 2), 1);
+    assert.equal(await models.delete('m', 2), 0);
+    assert.equal(await fixture.redis().exists(k.artifact('m', 2)), 0);
+    const [entry] = await models.list();
+    assert.deepEqual(entry.versions.map((v) => v.version), [1, 3]);
+    assert.deepEqual(entry.aliases, { staging: 3 });
+    await rejectsInput(models.resolve('m', 'production'), 'has no alias "production"');
+    assert.equal(await models.delete('m'), 2);
+    assert.deepEqual(await models.list(), []);
+    assert.equal(await models.delete('m'), 0);
+    await rejectsInput(models.resolve('m', 'latest'), 'model "m" does not exist');
+    assert.deepEqual(await fixture.redis().keys(`${fixture.prefix()}:{model:m}:*`), [k.counter('m')]);
+    assert.equal((await models.register('m', model, { dataset: 'd' })).version, 4);
+  });
+});

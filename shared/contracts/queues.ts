@@ -47,16 +47,31 @@ export const PAYLOADS = {
 export type Payload<Q extends QueueName> = z.output<(typeof PAYLOADS)[Q]>;
 export type PayloadInput<Q extends QueueName> = z.input<(typeof PAYLOADS)[Q]>;
 
+/** Every stage after train returns the model version it worked on; the next stage of a run reads it from there. */
+const stage = { model: z.string(), version: z.number().int(), dataset: z.string() };
+
 export const RESULTS = {
   train: z.object({
     model: z.string(), version: z.number().int(), backend: z.string(),
     epochs: z.number().int(), seconds: z.number(), samplesPerSecond: z.number(), finalLoss: z.number(), threshold: z.number(),
   }),
-  encode: z.object({ model: z.string(), version: z.number().int(), dataset: z.string(), records: z.number().int(), meanError: z.number() }),
-  cluster: z.object({ k: z.number().int(), inertia: z.number(), silhouette: z.number(), nmi: z.number().optional(), ari: z.number().optional() }),
-  classify: z.object({ accuracy: z.number(), macroF1: z.number(), trained: z.number().int(), tested: z.number().int(), predicted: z.number().int() }),
-  detect: z.object({ threshold: z.number(), alerts: z.number().int() }),
-  run: z.record(z.string(), z.unknown()),
+  encode: z.object({ ...stage, records: z.number().int(), meanError: z.number() }),
+  cluster: z.object({ ...stage, k: z.number().int(), inertia: z.number(), silhouette: z.number(), nmi: z.number().optional(), ari: z.number().optional() }),
+  classify: z.object({ ...stage, accuracy: z.number(), macroF1: z.number(), trained: z.number().int(), tested: z.number().int(), predicted: z.number().int() }),
+  detect: z.object({ ...stage, threshold: z.number(), alerts: z.number().int() }),
+  /** The run summary; a section is absent when its stage was not part of the run. */
+  run: z.object({
+    ...stage,
+    run: z.string(),
+    /** Records encoded. */
+    records: z.number().int(),
+    /** Codes stored. */
+    embeddings: z.number().int(),
+    meanError: z.number().optional(),
+    clustering: z.object({ k: z.number().int(), nmi: z.number().optional(), ari: z.number().optional(), silhouette: z.number() }).optional(),
+    classification: z.object({ accuracy: z.number(), macroF1: z.number() }).optional(),
+    anomalies: z.object({ threshold: z.number(), alerts: z.number().int() }).optional(),
+  }),
 } as const satisfies Record<QueueName, z.ZodType>;
 
 export type JobResult<Q extends QueueName> = z.output<(typeof RESULTS)[Q]>;
@@ -67,5 +82,5 @@ export function parsePayload<Q extends QueueName>(queue: Q, data: unknown): Payl
   if (parsed.success) return parsed.data as Payload<Q>;
   const issue = parsed.error.issues[0];
   const field = issue.path.length > 0 ? issue.path.join('.') : undefined;
-  throw new InputError(`invalid ${queue} job: ${issue.message}`, { source: `${queue} job`, field });
+  throw new InputError(issue.message, { source: `${queue} job`, field });
 }

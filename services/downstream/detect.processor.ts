@@ -1,0 +1,60 @@
+/** `detect` jobs: records whose reconstruction error exceeds the threshold become alerts naming their worst features. */
+import { InputError } from '../../shared/contracts/errors.js';
+import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
+import { readCodes } from '../../shared/pipeline/codes.js';
+import type { ModelCache } from '../../shared/pipeline/model-cache.js';
+import type { PipelineJob } from '../../shared/pipeline/queues.js';
+import { featureAligner, rowsWithIds } from '../../shared/pipeline/rows.js';
+import { resolveTarget } from '../../shared/pipeline/target.js';
+import { severityOf, type Alert, type AlertStore } from '../../shared/store/alerts.js';
+import type { DatasetStore } from '../../shared/store/datasets.js';
+import type { EmbeddingStore } from '../../shared/store/embeddings.js';
+import type { ModelRegistry } from '../../shared/store/models.js';
+
+export interface DetectDeps {
+  datasets: Pick<DatasetStore, 'meta' | 'chunks'>;
+  models: Pick<ModelRegistry, 'resolve'>;
+  embeddings: Pick<EmbeddingStore, 'status' | 'read' | 'writeResult'>;
+  alerts: Pick<AlertStore, 'publish'>;
+  cache: ModelCache;
+}
+
+/** Features named per alert, largest error first. */
+const TOP_FEATURES = 3;
+
+export function createDetectProcessor(deps: DetectDeps): (job: PipelineJob<'detect'>) => Promise<JobResult<'detect'>> {
+  return async (job) => {
+    const p = parsePayload('detect', job.data);
+    const target = await resolveTarget(job, p, deps.models);
+    const { ids, errors } = await readCodes(deps.embeddings, target);
+    return deps.cache.use(target.model, target.version, async (model) => {
+      const threshold = p.threshold ?? model.threshold?.value;
+      if (threshold === undefined) {
+        throw new InputError(`model "${target.model}" version ${target.version} has no threshold: give one in the job`, { field: 'threshold' });
+      }
+      const errorOf = new Map<string, number>();
+      ids.forEach((id, i) => {
+        if (errors[i] > threshold) errorOf.set(id, errors[i]);
+      });
+      const rows = errorOf.size > 0 ? await rowsWithIds(deps.datasets, p.dataset, new Set(errorOf.keys())) : undefined;
+      const alerts: Alert[] = [];
+      if (rows) {
+        const table = featureAligner(rows.features, model.features, p.dataset)(rows);
+        const cells = model.score(table, { cells: true }).cellErrors!;
+        const at = new Date().toISOString();
+        table.ids.forEach((id, r) => {
+          const score = errorOf.get(id)!;
+          alerts.push({
+            source: p.dataset, record: id, score, threshold, severity: severityOf(score, threshold),
+            model: target.model, version: target.version, at, kind: 'anomaly',
+            features: model.topFeatures(cells.subarray(r * table.width, (r + 1) * table.width), TOP_FEATURES),
+          });
+        });
+        await deps.alerts.publish(alerts);
+      }
+      const result: JobResult<'detect'> = { ...target, threshold, alerts: alerts.length };
+      await deps.embeddings.writeResult(target, 'detect', result);
+      return result;
+    });
+  };
+}

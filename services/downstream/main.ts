@@ -1,0 +1,50 @@
+/** The downstream service: takes `cluster`, `classify`, `detect` and `run` jobs. Wiring only; see *.processor.ts. */
+import { loadConfig } from '../../shared/config.js';
+import { ConfigError } from '../../shared/contracts/errors.js';
+import { keyspace } from '../../shared/contracts/keys.js';
+import { initBackend } from '../../shared/ml/backend.js';
+import { createLogger } from '../../shared/pipeline/log.js';
+import { ModelCache } from '../../shared/pipeline/model-cache.js';
+import { makeWorker } from '../../shared/pipeline/queues.js';
+import { onShutdown } from '../../shared/pipeline/shutdown.js';
+import { AlertStore } from '../../shared/store/alerts.js';
+import { DatasetStore } from '../../shared/store/datasets.js';
+import { EmbeddingStore } from '../../shared/store/embeddings.js';
+import { ModelRegistry } from '../../shared/store/models.js';
+import { closeRedis, createRedis } from '../../shared/store/redis.js';
+import { createClassifyProcessor } from './classify.processor.js';
+import { createClusterProcessor } from './cluster.processor.js';
+import { createDetectProcessor } from './detect.processor.js';
+import { createRunProcessor } from './run.processor.js';
+
+async function run(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger('downstream', config.logLevel);
+  if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the downstream service takes its jobs from Redis');
+  await initBackend(config.backend, (m) => log.info(m));
+  const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:downstream` });
+  const keys = keyspace(config.prefix);
+  const datasets = new DatasetStore(redis, keys);
+  const models = new ModelRegistry(redis, keys);
+  const embeddings = new EmbeddingStore(redis, keys);
+  const cache = new ModelCache(models);
+  const options = { concurrency: config.concurrency.downstream, log };
+  const workers = [
+    makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), redis, keys, options),
+    makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), redis, keys, options),
+    makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts: new AlertStore(redis, keys, config.alertsMaxLen), cache }), redis, keys, options),
+    makeWorker('run', createRunProcessor({ embeddings }), redis, keys, options),
+  ];
+  onShutdown(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    cache.clear();
+    await closeRedis(redis);
+  }, { log });
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  log.info(`ready: queues cluster, classify, detect, run, concurrency ${config.concurrency.downstream} each, prefix ${config.prefix}`);
+}
+
+run().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,101 @@
+/**
+ * A run: train → encode → cluster → classify → detect → summary, submitted as ONE BullMQ flow (added atomically).
+ *
+ * A BullMQ flow is a tree in which children finish before their parent and each job has one parent, so a stage
+ * cannot wait for one upstream job and also be waited on by several parents. The run is therefore a chain:
+ *
+ *   run ← detect ← classify ← cluster ← encode ← train
+ *
+ * Each job's only child is the stage before it. Each stage returns the model version it worked on, and the next one
+ * reads it from its child's result (`job.getChildrenValues()`), so every stage of a run uses the version trained for
+ * it, never a `latest` that another run may have moved. The three downstream stages run one after another rather
+ * than in parallel: they take seconds next to training, and the static chain needs no job that adds jobs. Their
+ * results live in Redis (EmbeddingStore results); the `run` job collects them into the run summary.
+ *
+ * Every job of a run has the run id as its job id (in its own queue), and `failParentOnFailure`: a stage that fails
+ * for good fails every later stage and the run, instead of leaving them waiting for ever. Submitting a run id that
+ * exists adds nothing: the first submission stands.
+ */
+import { randomUUID } from 'node:crypto';
+import { FlowProducer, type ConnectionOptions, type FlowJobNode, type FlowJob } from 'bullmq';
+import { InputError } from '../contracts/errors.js';
+import { NAME_PATTERN, type Keyspace } from '../contracts/keys.js';
+import { parsePayload, QUEUES, type PayloadInput, type QueueName } from '../contracts/queues.js';
+import type { ModelOptions } from '../ml/model-config.js';
+import type { ThresholdMethod } from '../ml/threshold.js';
+import { DEFAULT_JOB_OPTIONS } from './queues.js';
+
+/** What a run does. */
+export interface RunRequest {
+  /** Run id: letters, digits, `.`, `_`, `-`, not only digits. Default: a random UUID. */
+  run?: string;
+  model: string;
+  dataset: string;
+  /** Model options as for `latentflow fit`. */
+  options?: ModelOptions;
+  /** Train on rows with this label only (anomaly detection). */
+  normal?: string;
+  /** How training estimates the anomaly threshold. Default quantile 0.99 of validation errors. */
+  thresholdMethod?: ThresholdMethod;
+  /** Clusters. Default: the number of labels, else chosen by silhouette. */
+  k?: number;
+  /** Alert threshold on reconstruction error. Default: the model's. */
+  threshold?: number;
+  /** Held-out share for the SVM's accuracy. Default 0.3. */
+  testFraction?: number;
+  /** Seed of k-means and of the SVM split. Default 0. */
+  seed?: number;
+  /** Downstream stages to run (in this order). Default all three; leave out classify for a dataset without labels. */
+  stages?: readonly DownstreamStage[];
+}
+
+export const DOWNSTREAM_STAGES = ['cluster', 'classify', 'detect'] as const;
+export type DownstreamStage = (typeof DOWNSTREAM_STAGES)[number];
+
+export interface SubmittedRun {
+  run: string;
+  /** Job id of every job of the run, in each queue. */
+  jobId: string;
+}
+
+/** A FlowProducer under the keyspace's BullMQ prefix. */
+export function makeFlowProducer(connection: ConnectionOptions, keys: Keyspace): FlowProducer {
+  return new FlowProducer({ connection, prefix: keys.bullPrefix });
+}
+
+/** Validates every stage's payload (InputError naming the field) and adds the run's flow. */
+export async function submitRun(flows: FlowProducer, keys: Keyspace, request: RunRequest): Promise<SubmittedRun> {
+  const run = request.run ?? randomUUID();
+  if (!NAME_PATTERN.test(run) || /^\d+$/.test(run)) {
+    throw new InputError('run ids use letters, digits, ".", "_" and "-" (up to 128), and are not only digits', { field: 'run', value: run });
+  }
+  const { model, dataset, seed } = request;
+  const payloads: { [Q in QueueName]: PayloadInput<Q> } = {
+    train: { model, dataset, options: request.options, threshold: request.thresholdMethod, normal: request.normal },
+    encode: { model, dataset },
+    cluster: { model, dataset, k: request.k, seed },
+    classify: { model, dataset, testFraction: request.testFraction, seed },
+    detect: { model, dataset, threshold: request.threshold },
+    run: { run, model, dataset },
+  };
+  for (const q of QUEUES) parsePayload(q, payloads[q]);
+
+  const node = (q: QueueName, child?: FlowJobNode): FlowJobNode => ({
+    name: q,
+    queueName: q,
+    prefix: keys.bullPrefix,
+    data: withoutUndefined(payloads[q]),
+    opts: { jobId: run, failParentOnFailure: true },
+    ...(child ? { children: [child] } : {}),
+  });
+  const stages = DOWNSTREAM_STAGES.filter((q) => (request.stages ?? DOWNSTREAM_STAGES).includes(q));
+  const chain = (['train', 'encode', ...stages] as const).reduce<FlowJobNode | undefined>((child, q) => node(q, child), undefined)!;
+  const flow: FlowJob = { ...node('run', chain), opts: { jobId: run } };
+  const queuesOptions = Object.fromEntries(QUEUES.map((q) => [q, { defaultJobOptions: DEFAULT_JOB_OPTIONS }]));
+  await flows.add(flow, { queuesOptions });
+  return { run, jobId: run };
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

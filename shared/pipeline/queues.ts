@@ -1,0 +1,99 @@
+/**
+ * Typed BullMQ queues and workers built from the contracts' queue map, with the pipeline's job defaults and retry
+ * semantics: an error whose `retryable` is false (InputError, ConfigError) fails the job at once as BullMQ's
+ * UnrecoverableError with the same message; any other error is retried with exponential backoff.
+ */
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
+import { LatentflowError } from '../contracts/errors.js';
+import type { Keyspace } from '../contracts/keys.js';
+import type { JobResult, PayloadInput, QueueName } from '../contracts/queues.js';
+import { silentLogger, type Logger } from './log.js';
+
+/** Options every pipeline job gets unless it says otherwise. */
+export const DEFAULT_JOB_OPTIONS = {
+  /** Three tries in all for transient faults; bad input fails on the first. */
+  attempts: 3,
+  /** 1 s, 2 s, 4 s ... between tries. */
+  backoff: { type: 'exponential', delay: 1000 },
+  /** Completed jobs are kept a week, at most 1000 per queue. */
+  removeOnComplete: { age: 7 * 24 * 3600, count: 1000 },
+  /** Failed jobs are kept 30 days, at most 5000 per queue. */
+  removeOnFail: { age: 30 * 24 * 3600, count: 5000 },
+} as const satisfies JobsOptions;
+
+/** A producer's view of a queue: it sends payload inputs (defaults are applied where the payload is consumed). */
+export type PipelineQueue<Q extends QueueName> = Queue<PayloadInput<Q>, JobResult<Q>>;
+
+/** A job as a worker receives it: data not yet validated (processors call `parsePayload`). */
+export type PipelineJob<Q extends QueueName> = Job<unknown, JobResult<Q>>;
+
+/** What a service registers for queue `Q`; `token` is the job's lock token. */
+export type PipelineProcessor<Q extends QueueName> = (job: PipelineJob<Q>, token?: string) => Promise<JobResult<Q>>;
+
+export type PipelineWorker<Q extends QueueName> = Worker<unknown, JobResult<Q>>;
+
+export interface PipelineWorkerOptions {
+  /** Jobs this worker runs at once. */
+  concurrency: number;
+  /** Lock time in ms, renewed every half of it while the job runs. Default 60 000. */
+  lockDuration?: number;
+  /** Interval of the stalled-job check in ms. Default 30 000. */
+  stalledInterval?: number;
+  /** Where failures, stalls and connection errors are reported. Default: nowhere. */
+  log?: Logger;
+}
+
+/** The queue `q` under the keyspace's BullMQ prefix, with {@link DEFAULT_JOB_OPTIONS}. */
+export function makeQueue<Q extends QueueName>(q: Q, connection: ConnectionOptions, keys: Keyspace): PipelineQueue<Q> {
+  return new Queue<PayloadInput<Q>, JobResult<Q>>(q, { connection, prefix: keys.bullPrefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+}
+
+/** Maps a processor's error to what BullMQ should do with it: non-retryable errors become UnrecoverableError. */
+export function toJobError(error: unknown): Error {
+  if (error instanceof LatentflowError && !error.retryable) {
+    const unrecoverable = new UnrecoverableError(error.message);
+    unrecoverable.cause = error;
+    return unrecoverable;
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * A worker on queue `q` running `processor` with the retry semantics above. Failures, stalls and connection errors
+ * are logged; none of them crashes the process.
+ */
+export function makeWorker<Q extends QueueName>(
+  q: Q,
+  processor: PipelineProcessor<Q>,
+  connection: ConnectionOptions,
+  keys: Keyspace,
+  options: PipelineWorkerOptions,
+): PipelineWorker<Q> {
+  const log = options.log ?? silentLogger;
+  const worker = new Worker<unknown, JobResult<Q>>(
+    q,
+    async (job, token) => {
+      try {
+        return await processor(job, token);
+      } catch (error) {
+        throw toJobError(error);
+      }
+    },
+    {
+      connection,
+      prefix: keys.bullPrefix,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDuration ?? 60_000,
+      stalledInterval: options.stalledInterval ?? 30_000,
+    },
+  );
+  worker.on('failed', (job, error) => {
+    if (!job) return log.error(`${q}: a job failed: ${error.message}`);
+    const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const attempt = `attempt ${job.attemptsMade}/${job.opts.attempts ?? 1}`;
+    log[final ? 'error' : 'warn'](`${q} job ${job.id} failed (${attempt}${final ? ', final' : ', will retry'}): ${error.message}`);
+  });
+  worker.on('stalled', (id) => log.warn(`${q} job ${id} stalled: its lock expired and it goes back to the queue`));
+  worker.on('error', (error) => log.error(`${q} worker: ${error.message}`));
+  return worker;
+}

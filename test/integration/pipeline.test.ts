@@ -1,0 +1,224 @@
+// The pipeline on a real redis-server: a whole run on digits through BullMQ workers built from the services'
+// processor factories, and the failures a user meets (a malformed payload, a missing model version, a missing dataset).
+import assert from 'node:assert/strict';
+import { before, describe, test, type TestContext } from 'node:test';
+import type { Redis } from 'ioredis';
+import { keyspace, type Keyspace } from '../../shared/contracts/keys.js';
+import { QUEUES, RESULTS, type QueueName } from '../../shared/contracts/queues.js';
+import { readTable } from '../../shared/data/read-table.js';
+import type { Table } from '../../shared/data/table.js';
+import { initBackend } from '../../shared/ml/backend.js';
+import { makeFlowProducer, submitRun } from '../../shared/pipeline/flow.js';
+import { ModelCache } from '../../shared/pipeline/model-cache.js';
+import { makeQueue, makeWorker, type PipelineQueue } from '../../shared/pipeline/queues.js';
+import { AlertStore } from '../../shared/store/alerts.js';
+import { DatasetStore } from '../../shared/store/datasets.js';
+import { EmbeddingStore } from '../../shared/store/embeddings.js';
+import { ModelRegistry } from '../../shared/store/models.js';
+import { closeRedis } from '../../shared/store/redis.js';
+import { createClassifyProcessor } from '../../services/downstream/classify.processor.js';
+import { createClusterProcessor } from '../../services/downstream/cluster.processor.js';
+import { createDetectProcessor } from '../../services/downstream/detect.processor.js';
+import { createRunProcessor } from '../../services/downstream/run.processor.js';
+import { createEncodeProcessor } from '../../services/encoder/encode.processor.js';
+import { createTrainProcessor } from '../../services/trainer/train.processor.js';
+import { projectPath } from '../helpers/cli.js';
+import { trackedRedis, useRedis } from '../helpers/redis.js';
+
+const fixture = useRedis();
+let digits: Table;
+let wine: Table;
+/** Rows of digits whose first ten features are set to 48 (three times the largest pixel value). */
+const CORRUPTED = [5, 700, 1500];
+const CORRUPTED_FEATURES = 10;
+
+before(async () => {
+  await initBackend('wasm', () => {});
+  digits = await readTable(projectPath('data/digits.csv.gz'), { idColumn: 'id', labelColumn: 'label' });
+  for (const row of CORRUPTED) digits.values.fill(16 * 3, row * digits.width, row * digits.width + CORRUPTED_FEATURES);
+  wine = await readTable(projectPath('data/wine.csv'), { idColumn: 'id', labelColumn: 'label' });
+});
+
+interface Pipeline {
+  keys: Keyspace;
+  connection: Redis;
+  datasets: DatasetStore;
+  models: ModelRegistry;
+  embeddings: EmbeddingStore;
+  alerts: AlertStore;
+  queue<Q extends QueueName>(q: Q): PipelineQueue<Q>;
+}
+
+/** Every worker of the three services in this process, on this test's prefix; closed when the test ends. */
+function startPipeline(t: TestContext): Pipeline {
+  const keys = keyspace(fixture.prefix());
+  const connection = trackedRedis(fixture.url(), { bullmq: true, name: 'pipeline' });
+  const datasets = new DatasetStore(connection, keys);
+  const models = new ModelRegistry(connection, keys);
+  const embeddings = new EmbeddingStore(connection, keys);
+  const alerts = new AlertStore(connection, keys);
+  const cache = new ModelCache(models);
+  const options = { concurrency: 2 };
+  const workers = [
+    makeWorker('train', createTrainProcessor({ datasets, models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
+    makeWorker('encode', createEncodeProcessor({ datasets, models, embeddings, cache }), connection, keys, options),
+    makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), connection, keys, options),
+    makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), connection, keys, options),
+    makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts, cache }), connection, keys, options),
+    makeWorker('run', createRunProcessor({ embeddings }), connection, keys, options),
+  ];
+  const queues = new Map<QueueName, PipelineQueue<QueueName>>();
+  t.after(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await Promise.all([...queues.values()].map((q) => q.close()));
+    cache.clear();
+    await closeRedis(connection);
+  });
+  return {
+    keys, connection, datasets, models, embeddings, alerts,
+    queue<Q extends QueueName>(q: Q): PipelineQueue<Q> {
+      if (!queues.has(q)) queues.set(q, makeQueue(q, connection, keys) as unknown as PipelineQueue<QueueName>);
+      return queues.get(q) as unknown as PipelineQueue<Q>;
+    },
+  };
+}
+
+/** Waits until job `id` of `queue` has completed or failed. */
+async function settled<Q extends QueueName>(queue: PipelineQueue<Q>, id: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await queue.getJobState(id);
+    const job = state === 'completed' || state === 'failed' ? await queue.getJob(id) : undefined;
+    if (job) return { job, state };
+    if (Date.now() > deadline) throw new Error(`${queue.name} job ${id} still ${state} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('a run through the queues', () => {
+  test('digits: codes for every record, a cluster for every record, SVM ≥ 0.95, the corrupted rows alerted', async (t) => {
+    const p = startPipeline(t);
+    await p.datasets.save('digits', digits);
+    const flows = makeFlowProducer(p.connection, p.keys);
+    t.after(() => flows.close());
+    const started = Date.now();
+    const { run } = await submitRun(flows, p.keys, { run: 'digits-1', model: 'digits-ae', dataset: 'digits', options: { codeSize: 10, epochs: 40, seed: 0 } });
+
+    const { job, state } = await settled(p.queue('run'), run, 120_000);
+    assert.equal(state, 'completed', job.failedReason);
+    const summary = RESULTS.run.parse(job.returnvalue);
+    t.diagnostic(`run took ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(summary)}`);
+    assert.deepEqual([summary.run, summary.model, summary.version, summary.dataset], [run, 'digits-ae', 1, 'digits']);
+    assert.equal(summary.records, 1797);
+    assert.equal(summary.embeddings, 1797);
+    assert.equal(summary.clustering?.k, 10);
+    assert.ok(summary.clustering.nmi! > 0.5, `NMI ${summary.clustering.nmi}`);
+    assert.ok(summary.classification!.accuracy >= 0.95, `SVM accuracy ${summary.classification!.accuracy}`);
+
+    const target = { model: 'digits-ae', version: 1, dataset: 'digits' };
+    const codes = await p.embeddings.read(target);
+    assert.equal(codes.ids.length, 1797);
+    assert.equal(codes.codeSize, 10);
+    const clusters = await p.embeddings.readAssignments(target, 'clusters');
+    assert.deepEqual([...clusters.keys()].sort(), [...digits.ids].sort());
+    assert.equal((await p.embeddings.readAssignments(target, 'predictions')).size, 1797);
+
+    for (const q of QUEUES) {
+      const stage = await p.queue(q).getJob(run);
+      assert.equal(await stage?.getState(), 'completed', `${q} job`);
+      assert.ok(RESULTS[q].safeParse(stage?.returnvalue).success, `${q} result matches its schema`);
+    }
+
+    const alerts = (await p.alerts.read()).map((e) => e.alert);
+    assert.equal(alerts.length, summary.anomalies!.alerts);
+    const corruptedIds = CORRUPTED.map((row) => digits.ids[row]);
+    const corruptedFeatures = new Set(digits.features.slice(0, CORRUPTED_FEATURES));
+    for (const id of corruptedIds) {
+      const alert = alerts.find((a) => a.record === id);
+      assert.ok(alert, `record ${id} is alerted (alerts: ${alerts.map((a) => a.record).join(', ')})`);
+      assert.equal(alert.model, 'digits-ae');
+      assert.equal(alert.version, 1);
+      assert.ok(alert.score > alert.threshold);
+      assert.equal(alert.features.length, 3);
+      assert.ok(alert.features.every((f) => corruptedFeatures.has(f.feature)), `top features ${JSON.stringify(alert.features)}`);
+    }
+  });
+
+  test('a run without the classify stage on a dataset without labels: k by silhouette, no classification', async (t) => {
+    const p = startPipeline(t);
+    await p.datasets.save('wine-unlabelled', { ...wine, labels: undefined });
+    const flows = makeFlowProducer(p.connection, p.keys);
+    t.after(() => flows.close());
+    const { run } = await submitRun(flows, p.keys, { model: 'w', dataset: 'wine-unlabelled', options: { epochs: 20 }, stages: ['detect', 'cluster'] });
+    const { job, state } = await settled(p.queue('run'), run);
+    assert.equal(state, 'completed', job.failedReason);
+    const summary = job.returnvalue;
+    assert.deepEqual(Object.keys(summary).sort(), ['anomalies', 'clustering', 'dataset', 'embeddings', 'meanError', 'model', 'records', 'run', 'version']);
+    assert.ok(summary.clustering!.k >= 2 && summary.clustering!.nmi === undefined);
+    assert.equal(await p.queue('classify').getJobState(run), 'unknown');
+  });
+
+  test('a run on a dataset that does not exist fails every stage, and the run, with the reason', async (t) => {
+    const p = startPipeline(t);
+    const flows = makeFlowProducer(p.connection, p.keys);
+    t.after(() => flows.close());
+    const { run } = await submitRun(flows, p.keys, { model: 'm', dataset: 'nowhere' });
+    const train = await settled(p.queue('train'), run);
+    assert.equal(train.state, 'failed');
+    assert.match(train.job.failedReason, /dataset "nowhere" does not exist/);
+    assert.equal(train.job.attemptsMade, 1);
+    const summary = await settled(p.queue('run'), run);
+    assert.equal(summary.state, 'failed');
+  });
+
+  test('submitRun rejects a bad stage option before adding anything, naming the field', async (t) => {
+    const p = startPipeline(t);
+    const flows = makeFlowProducer(p.connection, p.keys);
+    t.after(() => flows.close());
+    await assert.rejects(submitRun(flows, p.keys, { model: 'm', dataset: 'd', testFraction: 2 }), /field "testFraction"/);
+    await assert.rejects(submitRun(flows, p.keys, { run: '12', model: 'm', dataset: 'd' }), /field "run"/);
+    assert.equal(await p.queue('train').count(), 0);
+  });
+});
+
+describe('failing jobs', () => {
+  test('a malformed payload fails at once naming the field; the worker then completes the next good job', async (t) => {
+    const p = startPipeline(t);
+    await p.datasets.save('wine', wine);
+    const train = p.queue('train');
+    const bad = await train.add('train', { model: 'wine-ae', dataset: 'wine', options: { epochs: 'many' } } as never);
+    const failed = await settled(train, bad.id!);
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.job.failedReason, /field "options\.epochs"/);
+    assert.equal(failed.job.attemptsMade, 1, 'not retried');
+
+    const good = await train.add('train', { model: 'wine-ae', dataset: 'wine', options: { epochs: 5 } });
+    const done = await settled(train, good.id!);
+    assert.equal(done.state, 'completed', done.job.failedReason);
+    assert.equal(done.job.returnvalue.version, 1);
+    assert.equal(done.job.returnvalue.epochs, 5);
+  });
+
+  test('a model version that does not exist fails at once with a message naming model, version and what exists', async (t) => {
+    const p = startPipeline(t);
+    await p.datasets.save('wine', wine);
+    const trained = await p.queue('train').add('train', { model: 'wine-ae', dataset: 'wine', options: { epochs: 5 } });
+    assert.equal((await settled(p.queue('train'), trained.id!)).state, 'completed');
+
+    const encode = p.queue('encode');
+    const missing = await encode.add('encode', { model: 'wine-ae', version: 7, dataset: 'wine' });
+    const failed = await settled(encode, missing.id!);
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.job.failedReason, 'model "wine-ae" has no version 7 (versions: 1)');
+    assert.equal(failed.job.attemptsMade, 1, 'not retried');
+
+    const production = await p.queue('detect').add('detect', { model: 'wine-ae', version: 'production', dataset: 'wine' });
+    const noAlias = await settled(p.queue('detect'), production.id!);
+    assert.match(noAlias.job.failedReason, /no alias "production".*promote/);
+
+    const latest = await encode.add('encode', { model: 'wine-ae', dataset: 'wine' });
+    const encoded = await settled(encode, latest.id!);
+    assert.equal(encoded.state, 'completed', encoded.job.failedReason);
+    assert.deepEqual([encoded.job.returnvalue.version, encoded.job.returnvalue.records], [1, 178]);
+  });
+});

@@ -50,7 +50,7 @@ export function createDetectProcessor(deps: DetectDeps): (job: PipelineJob<'dete
             features: model.topFeatures(cells.subarray(r * table.width, (r + 1) * table.width), TOP_FEATURES),
           });
         });
-        await deps.alerts.publish(alerts);
+        await deps.alerts.publish(alerts, { once: `${target.model}@${target.version}:${target.dataset}` });
       }
       const result: JobResult<'detect'> = { ...target, threshold, alerts: alerts.length };
       await deps.embeddings.writeResult(target, 'detect', result);

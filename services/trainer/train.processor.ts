@@ -6,11 +6,11 @@ import { Autoencoder } from '../../shared/ml/autoencoder.js';
 import type { EpochProgress } from '../../shared/ml/train.js';
 import type { PipelineJob } from '../../shared/pipeline/queues.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
-import type { ModelRegistry } from '../../shared/store/models.js';
+import type { ModelRegistry, ModelVersionMeta } from '../../shared/store/models.js';
 
 export interface TrainDeps {
   datasets: Pick<DatasetStore, 'load'>;
-  models: Pick<ModelRegistry, 'register'>;
+  models: Pick<ModelRegistry, 'register' | 'registeredBy'>;
   /** The tfjs backend in use, reported in the result. */
   backend: string;
 }
@@ -27,18 +27,24 @@ export interface TrainProgress {
 export function createTrainProcessor(deps: TrainDeps): (job: PipelineJob<'train'>) => Promise<JobResult<'train'>> {
   return async (job) => {
     const p = parsePayload('train', job.data);
+    // A retry of a job whose model was already registered returns that version instead of adding another.
+    const key = `train:${job.id}`;
+    const earlier = await deps.models.registeredBy(p.model, key);
+    if (earlier) return resultOf(earlier, deps.backend);
     const table = await trainingRows(deps.datasets, p.dataset, p.normal);
     const model = await Autoencoder.fit(table, p.options, { threshold: p.threshold, onEpoch: (e) => job.updateProgress(progressOf(e)) });
     try {
-      const meta = await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal });
-      const h = model.history;
-      return {
-        model: p.model, version: meta.version, backend: deps.backend, epochs: h.epochs.length, seconds: h.seconds,
-        samplesPerSecond: h.samplesPerSecond, finalLoss: h.epochs.at(-1)?.loss ?? NaN, threshold: model.threshold?.value ?? NaN,
-      };
+      return resultOf(await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal, key }), deps.backend);
     } finally {
       model.dispose();
     }
+  };
+}
+
+function resultOf(meta: ModelVersionMeta, backend: string): JobResult<'train'> {
+  return {
+    model: meta.model, version: meta.version, backend, epochs: meta.epochs, seconds: meta.seconds,
+    samplesPerSecond: meta.samplesPerSecond, finalLoss: meta.finalLoss, threshold: meta.threshold ?? NaN,
   };
 }
 

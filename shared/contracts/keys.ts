@@ -33,6 +33,8 @@ export interface Keyspace {
     aliases(name: string): string;
     /** Counter of versions handed out. */
     counter(name: string): string;
+    /** Hash: idempotency key (e.g. the train job's id) → the version it registered. */
+    registrations(name: string): string;
     /** Set of model names. */
     index(): string;
   };
@@ -52,6 +54,8 @@ export interface Keyspace {
   };
   /** Stream of anomaly alerts (capped). */
   alerts(): string;
+  /** Set of record ids already alerted in one scope (e.g. model@version on a dataset); same cluster slot as `alerts()`. */
+  alertsSent(scope: string): string;
 }
 
 export function keyspace(prefix = 'lf'): Keyspace {
@@ -73,6 +77,7 @@ export function keyspace(prefix = 'lf'): Keyspace {
       artifact: (name, v) => `${md(name)}:artifact:${v}`,
       aliases: (name) => `${md(name)}:aliases`,
       counter: (name) => `${md(name)}:counter`,
+      registrations: (name) => `${md(name)}:registrations`,
       index: () => `${prefix}:models`,
     },
     embeddings: {
@@ -84,6 +89,7 @@ export function keyspace(prefix = 'lf'): Keyspace {
       results: (m, v, d) => `${emb(m, v, d)}:results`,
     },
     alerts: () => `${prefix}:alerts`,
+    alertsSent: (scope) => `{${prefix}:alerts}:sent:${scope}`,
   };
 }
 

@@ -46,6 +46,10 @@ export function severityOf(score: number, threshold: number): Alert['severity'] 
   return 'critical';
 }
 
+/** XADD only if the record (ARGV[1]) is new to the scope's set; returns the entry id, or nil when skipped. */
+const ADD_ONCE = `if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return false end
+return redis.call('XADD', KEYS[1], unpack(ARGV, 2))`;
+
 /** Entries per `read` when no count is given. */
 export const DEFAULT_READ_COUNT = 1000;
 /** How long one XREAD of `follow` blocks before checking again, in ms. */
@@ -55,12 +59,21 @@ export class AlertStore {
   /** `maxLen`: approximate cap of the stream (XADD MAXLEN ~, so Redis trims whole nodes: it may hold somewhat more). */
   constructor(private readonly redis: Redis, private readonly keys: Keyspace, private readonly maxLen = 100_000) {}
 
-  /** Appends alerts (one pipelined XADD each, capped at ~maxLen) and returns their entry ids, in order. */
-  async publish(alerts: Alert[]): Promise<string[]> {
+  /**
+   * Appends alerts (one pipelined XADD each, capped at ~maxLen) and returns the entry ids of those appended, in order.
+   * With `once`, a scope such as `model@version:dataset`: a record already alerted in that scope is skipped, atomically
+   * (a Lua script adds the record to the scope's set and the entry to the stream together), so a retried job never
+   * alerts twice.
+   */
+  async publish(alerts: Alert[], options: { once?: string } = {}): Promise<string[]> {
     if (alerts.length === 0) return [];
     const p = this.redis.pipeline();
-    for (const alert of alerts) p.xadd(this.keys.alerts(), 'MAXLEN', '~', String(this.maxLen), '*', ...toFields(alert));
-    return (await execOrThrow(p)) as string[];
+    const cap = ['MAXLEN', '~', String(this.maxLen), '*'];
+    for (const alert of alerts) {
+      if (options.once === undefined) p.xadd(this.keys.alerts(), ...cap, ...toFields(alert));
+      else p.eval(ADD_ONCE, 2, this.keys.alerts(), this.keys.alertsSent(options.once), alert.record, ...cap, ...toFields(alert));
+    }
+    return ((await execOrThrow(p)) as (string | null)[]).filter((id): id is string => typeof id === 'string');
   }
 
   /**

@@ -53,9 +53,13 @@ export class ModelRegistry {
    * Registers `model` as a new version of `name` (version = INCR of the counter). The artifact is written first,
    * then the metadata, so a listed version always has its weights.
    */
-  async register(name: string, model: Autoencoder, info: { dataset: string; normal?: string }): Promise<ModelVersionMeta> {
+  async register(name: string, model: Autoencoder, info: { dataset: string; normal?: string; key?: string }): Promise<ModelVersionMeta> {
     checkName(name, 'model');
     const k = this.keys.model;
+    if (info.key !== undefined) {
+      const earlier = await this.registeredBy(name, info.key);
+      if (earlier) return earlier;
+    }
     const artifact = model.toArtifact();
     await this.redis.sadd(k.index(), name);
     const version = await this.redis.incr(k.counter(name));
@@ -69,7 +73,16 @@ export class ModelRegistry {
     };
     await this.redis.set(k.artifact(name, version), artifact);
     await this.redis.hset(k.versions(name), String(version), JSON.stringify(meta));
+    if (info.key !== undefined) await this.redis.hset(k.registrations(name), info.key, String(version));
     return meta;
+  }
+
+  /** The version registered under an idempotency key (see `register`), if it still exists. */
+  async registeredBy(name: string, key: string): Promise<ModelVersionMeta | undefined> {
+    const version = await this.redis.hget(this.keys.model.registrations(name), key);
+    if (version === null) return undefined;
+    const json = await this.redis.hget(this.keys.model.versions(name), version);
+    return json === null ? undefined : (JSON.parse(json) as ModelVersionMeta);
   }
 
   /**

@@ -40,6 +40,17 @@ describe('AlertStore', () => {
     assert.deepEqual(await alerts.publish([]), []);
   });
 
+  test('publish once per scope: a retried detect job never alerts a record twice', async () => {
+    const alerts = store();
+    const first = await alerts.publish([alert('1'), alert('2')], { once: 'wine@2:wine' });
+    const retry = await alerts.publish([alert('1'), alert('2'), alert('3')], { once: 'wine@2:wine' });
+    const otherScope = await alerts.publish([alert('1')], { once: 'wine@3:wine' });
+    assert.equal(first.length, 2);
+    assert.equal(retry.length, 1);
+    assert.equal(otherScope.length, 1);
+    assert.deepEqual((await alerts.read()).map((e) => e.alert.record), ['1', '2', '3', '1']);
+  });
+
   test('an entry XADDed by another client with fewer fields still reads', async () => {
     await fixture.redis().xadd(keyspace(fixture.prefix()).alerts(), '*', 'record', '9', 'score', '4', 'threshold', '1');
     const [{ alert: a }] = await store().read();

@@ -43,6 +43,16 @@ describe('ModelRegistry', () => {
     assert.deepEqual(await models.meta('wine', 2), v2);
   });
 
+  test('register with an idempotency key registers once: a retried train job gets the same version', async () => {
+    const models = registry();
+    const first = await models.register('digits', model, { dataset: 'digits', key: 'train:run-1' });
+    const retry = await models.register('digits', model, { dataset: 'digits', key: 'train:run-1' });
+    const other = await models.register('digits', model, { dataset: 'digits', key: 'train:run-2' });
+    assert.deepEqual([first.version, retry.version, other.version], [1, 1, 2]);
+    assert.deepEqual(await models.registeredBy('digits', 'train:run-1'), first);
+    assert.equal(await models.registeredBy('digits', 'train:run-3'), undefined);
+  });
+
   test('resolve: numbers, digit strings, latest, aliases; missing ones are input errors naming model and ref', async () => {
     const models = registry();
     await rejectsInput(models.resolve('wine', 'latest'), 'model "wine" does not exist (no models yet)');

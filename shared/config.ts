@@ -12,6 +12,7 @@
  * | LATENTFLOW_ENCODER_CONCURRENCY | 2 | encode jobs one encoder process runs at once |
  * | LATENTFLOW_DOWNSTREAM_CONCURRENCY | 2 | cluster, classify and detect jobs one downstream process runs at once (per queue) |
  * | LATENTFLOW_ALERTS_MAXLEN | 100000 | approximate cap of the alerts stream (XADD MAXLEN ~) |
+ * | LATENTFLOW_JOB_LOCK_MS | 60000 | BullMQ job lock; a job whose worker died is taken over after about this long |
  * | LATENTFLOW_LOG_LEVEL | info | error, warn, info or debug |
  */
 import path from 'node:path';
@@ -31,6 +32,7 @@ const EnvSchema = z.object({
   LATENTFLOW_ENCODER_CONCURRENCY: count(2),
   LATENTFLOW_DOWNSTREAM_CONCURRENCY: count(2),
   LATENTFLOW_ALERTS_MAXLEN: z.coerce.number().int().min(100).default(100_000),
+  LATENTFLOW_JOB_LOCK_MS: z.coerce.number().int().min(500).default(60_000),
   LATENTFLOW_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -45,6 +47,8 @@ export interface Config {
   backend: Env['LATENTFLOW_BACKEND'];
   concurrency: { trainer: number; encoder: number; downstream: number };
   alertsMaxLen: number;
+  /** BullMQ lock duration in ms; the stalled-job check runs every half of it. */
+  jobLockMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -65,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backend: e.LATENTFLOW_BACKEND,
     concurrency: { trainer: e.LATENTFLOW_TRAINER_CONCURRENCY, encoder: e.LATENTFLOW_ENCODER_CONCURRENCY, downstream: e.LATENTFLOW_DOWNSTREAM_CONCURRENCY },
     alertsMaxLen: e.LATENTFLOW_ALERTS_MAXLEN,
+    jobLockMs: e.LATENTFLOW_JOB_LOCK_MS,
     logLevel: e.LATENTFLOW_LOG_LEVEL,
   };
 }

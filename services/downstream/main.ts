@@ -28,7 +28,7 @@ async function run(): Promise<void> {
   const models = new ModelRegistry(redis, keys);
   const embeddings = new EmbeddingStore(redis, keys);
   const cache = new ModelCache(models);
-  const options = { concurrency: config.concurrency.downstream, log };
+  const options = { concurrency: config.concurrency.downstream, log, lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs / 2 };
   const workers = [
     makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), redis, keys, options),
     makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), redis, keys, options),

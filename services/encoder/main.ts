@@ -23,7 +23,7 @@ async function run(): Promise<void> {
   const models = new ModelRegistry(redis, keys);
   const cache = new ModelCache(models);
   const processor = createEncodeProcessor({ datasets: new DatasetStore(redis, keys), models, embeddings: new EmbeddingStore(redis, keys), cache });
-  const worker = makeWorker('encode', processor, redis, keys, { concurrency: config.concurrency.encoder, log });
+  const worker = makeWorker('encode', processor, redis, keys, { concurrency: config.concurrency.encoder, log, lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs / 2 });
   onShutdown(async () => {
     await worker.close();
     cache.clear();

@@ -19,7 +19,7 @@ async function run(): Promise<void> {
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:trainer` });
   const keys = keyspace(config.prefix);
   const processor = createTrainProcessor({ datasets: new DatasetStore(redis, keys), models: new ModelRegistry(redis, keys), backend: backend.name });
-  const worker = makeWorker('train', processor, redis, keys, { concurrency: config.concurrency.trainer, log });
+  const worker = makeWorker('train', processor, redis, keys, { concurrency: config.concurrency.trainer, log, lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs / 2 });
   onShutdown(async () => {
     await worker.close();
     await closeRedis(redis);

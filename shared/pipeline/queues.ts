@@ -3,6 +3,7 @@
  * semantics: an error whose `retryable` is false (InputError, ConfigError) fails the job at once as BullMQ's
  * UnrecoverableError with the same message; any other error is retried with exponential backoff.
  */
+import { hostname } from 'node:os';
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import { LatentflowError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
@@ -82,6 +83,8 @@ export function makeWorker<Q extends QueueName>(
     {
       connection,
       prefix: keys.bullPrefix,
+      // Recorded on every job it takes (job.processedBy), so `latentflow jobs` shows which process ran a job.
+      name: `${q}@${hostname()}:${process.pid}`,
       concurrency: options.concurrency,
       lockDuration: options.lockDuration ?? 60_000,
       stalledInterval: options.stalledInterval ?? 30_000,

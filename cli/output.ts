@@ -32,3 +32,15 @@ export function formatNumber(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 0.01 ? v.toFixed(4) : v.toPrecision(4);
 }
+
+/** Multi-column text table with a header row, for people. */
+export function formatRows(header: string[], rows: (string | number | undefined | null)[][]): string {
+  const text = rows.map((r) => r.map((v) => (v === undefined || v === null ? '-' : typeof v === 'number' ? formatNumber(v) : v)));
+  const widths = header.map((h, j) => Math.max(h.length, ...text.map((r) => (r[j] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, j) => (j === cells.length - 1 ? c : c.padEnd(widths[j]))).join('  ').trimEnd();
+  return [line(header), ...text.map(line)].join('\n');
+}
+
+export function printRows(header: string[], rows: (string | number | undefined | null)[][]): void {
+  console.log(formatRows(header, rows));
+}

@@ -1,0 +1,103 @@
+/** `latentflow dataset import|list|show|delete`: named datasets stored in Redis for the pipeline. */
+import { Command, InvalidArgumentError } from 'commander';
+import { DatasetStore, type DatasetMeta } from '../../shared/store/datasets.js';
+import { withConnection } from '../connection.js';
+import { checkName, datasetNameOf, readDataFile, resolveDataFile, saveDataset } from '../dataset-import.js';
+import { formatTable, printRows } from '../output.js';
+import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
+
+function positiveInteger(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`must be a positive integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function labelSummary(meta: DatasetMeta): string {
+  if (!meta.hasLabels) return '-';
+  const set = meta.labelSet ?? [];
+  return set.length <= 6 ? set.join(' ') : `${set.length} labels`;
+}
+
+export function describeDataset(meta: DatasetMeta): [string, string | number][] {
+  return [
+    ['name', meta.name],
+    ['rows × features', `${meta.rows} × ${meta.width}`],
+    ['features', meta.features.length <= 12 ? meta.features.join(', ') : `${meta.features.slice(0, 12).join(', ')}, … (${meta.features.length})`],
+    ['labels', labelSummary(meta)],
+    ['chunks', `${meta.chunks} × ${meta.chunkRows} rows`],
+    ['source', meta.source],
+    ['imported', meta.importedAt],
+    ['fingerprint', meta.fingerprint],
+  ];
+}
+
+function importCommand(): Command {
+  const command = new Command('import')
+    .description('read a data file (CSV, NDJSON, IDX; gzip allowed) and store it in Redis as a named dataset')
+    .argument('<file>', 'data file')
+    .option('--name <name>', 'dataset name (default: the file name without extensions)')
+    .option('--from-data-dir', 'resolve <file> under the data directory (LATENTFLOW_DATA_DIR) and refuse paths outside it')
+    .option('--chunk-rows <n>', 'rows per stored chunk (default: the store\'s)', positiveInteger)
+    .option('--json', 'print the dataset metadata as JSON');
+  withTableFlags(command);
+  return command.action(async (file: string, opts: Record<string, unknown>) => {
+    const name = checkName(typeof opts.name === 'string' ? opts.name : datasetNameOf(file), 'dataset');
+    await withConnection(async (connection) => {
+      const resolved = await resolveDataFile(file, connection.config.dataDir, opts.fromDataDir === true);
+      const table = await readDataFile(resolved, tableOptionsFrom(opts));
+      const meta = await saveDataset(connection, name, table, opts.chunkRows as number | undefined);
+      console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(describeDataset(meta)));
+    });
+  });
+}
+
+function listCommand(): Command {
+  return new Command('list')
+    .description('list the stored datasets')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      await withConnection(async ({ redis, keys }) => {
+        const all = (await new DatasetStore(redis, keys).list()).sort((a, b) => a.name.localeCompare(b.name));
+        if (opts.json === true) return console.log(JSON.stringify(all, null, 2));
+        if (all.length === 0) return console.log('no datasets (import one: latentflow dataset import <file> --name N)');
+        printRows(['name', 'rows', 'features', 'labels', 'imported', 'source'],
+          all.map((m) => [m.name, m.rows, m.width, labelSummary(m), m.importedAt, m.source]));
+      });
+    });
+}
+
+function showCommand(): Command {
+  return new Command('show')
+    .description('show one dataset\'s metadata')
+    .argument('<name>', 'dataset name')
+    .option('--json', 'print as JSON')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      await withConnection(async ({ redis, keys }) => {
+        const meta = await new DatasetStore(redis, keys).meta(name);
+        console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(describeDataset(meta)));
+      });
+    });
+}
+
+function deleteCommand(): Command {
+  return new Command('delete')
+    .description('delete a dataset (its rows, ids, labels and metadata; models and embeddings stay)')
+    .argument('<name>', 'dataset name')
+    .action(async (name: string) => {
+      await withConnection(async ({ redis, keys }) => {
+        const store = new DatasetStore(redis, keys);
+        await store.meta(name); // a missing dataset is an error naming the known ones
+        await store.delete(name);
+        console.log(`deleted dataset ${name}`);
+      });
+    });
+}
+
+export function datasetCommand(): Command {
+  return new Command('dataset')
+    .description('datasets stored in Redis: import, list, show, delete')
+    .addCommand(importCommand())
+    .addCommand(listCommand())
+    .addCommand(showCommand())
+    .addCommand(deleteCommand());
+}

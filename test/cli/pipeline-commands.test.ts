@@ -138,6 +138,20 @@ describe('pipeline commands against `latentflow up`', () => {
       assert.equal(s.clustering?.k, 3);
       assert.equal(s.clustering?.nmi, null);
     });
+
+    test('a full run on digits: codes for all 1797 records, SVM ≥ 0.95, and an export of 1797 rows', async () => {
+      const r = await cli('run', projectPath('data/digits.csv.gz'), '--id', 'id', '--label', 'label', '--code-size', '10', '--epochs', '60', '--wait', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const s = JSON.parse(r.stdout) as RunSummaryJson;
+      assert.deepEqual([s.records, s.embeddings], [1797, 1797]);
+      assert.ok(s.classification!.accuracy >= 0.95, `SVM accuracy ${s.classification!.accuracy}`);
+      const out = path.join(dir, 'digits.csv');
+      const e = await cli('embeddings', 'export', 'digits', '--format', 'csv', '--out', out);
+      assert.equal(e.code, 0, e.stderr);
+      const lines = (await readFile(out, 'utf8')).trim().split('\n');
+      assert.equal(lines.length, 1798);
+      assert.ok(lines.slice(1).every((l) => l.split(',').length === lines[0].split(',').length && !/,,/.test(l)), 'every record has code, error, cluster and prediction');
+    });
   });
 
   describe('errors a user sees', () => {
@@ -152,7 +166,7 @@ describe('pipeline commands against `latentflow up`', () => {
     test('run on a missing dataset fails clearly and submits nothing', async () => {
       const r = await cli('run', 'nosuch', '--wait');
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /dataset "nosuch" does not exist \(datasets: wine, wine-unlabelled\)/);
+      assert.match(r.stderr, /dataset "nosuch" does not exist \(datasets: digits, wine, wine-unlabelled\)/);
     });
 
     test('a run whose training fails reports the stage and its reason', async () => {

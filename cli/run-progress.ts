@@ -103,6 +103,8 @@ export function describeStage(queue: QueueName, result: unknown): string {
     case 'classify': return `classified: accuracy ${f(num(r.accuracy), 4)} on ${String(r.tested)} held-out records`;
     case 'detect': return `detected: ${String(r.alerts)} alerts above threshold ${f(num(r.threshold))}`;
     case 'run': return 'run complete';
+    case 'webhook': return `delivered a webhook (HTTP ${String(r.status)})`;
+    case 'schedule': return `schedule ${String(r.schedule)} submitted ${String(r.submitted)}`;
   }
 }
 

@@ -35,6 +35,8 @@ export interface Keyspace {
     counter(name: string): string;
     /** Hash: idempotency key (e.g. the train job's id) → the version it registered. */
     registrations(name: string): string;
+    /** List: versions an alias pointed at before, newest first (for rollback). */
+    aliasHistory(name: string, alias: string): string;
     /** Set of model names. */
     index(): string;
   };
@@ -54,6 +56,22 @@ export interface Keyspace {
   };
   /** Stream of anomaly alerts (capped). */
   alerts(): string;
+  /** Pub/sub channel: every alert appended to `alerts()` is also published here as JSON, for live listeners. */
+  alertsChannel(): string;
+  /** String with a TTL: set while an entity (source + record key) is in its alert cool-down; its value counts suppressed alerts. */
+  alertCooldown(source: string, entity: string): string;
+  stream: {
+    /** Input stream of one source: records XADDed by any client. */
+    input(source: string): string;
+    /** Dead-letter stream of one source: malformed entries with the reason and the original fields. */
+    dlq(source: string): string;
+    /** Hash: rolling reconstruction-error statistics of one source, for drift detection. */
+    drift(source: string): string;
+  };
+  /** Hash: source name → JSON source configuration (model, options). */
+  sources(): string;
+  /** Pub/sub channel of model registry events (JSON `{model, alias, version}` on promotion or rollback). */
+  modelEvents(): string;
   /** Set of record ids already alerted in one scope (e.g. model@version on a dataset); same cluster slot as `alerts()`. */
   alertsSent(scope: string): string;
 }
@@ -78,6 +96,7 @@ export function keyspace(prefix = 'lf'): Keyspace {
       aliases: (name) => `${md(name)}:aliases`,
       counter: (name) => `${md(name)}:counter`,
       registrations: (name) => `${md(name)}:registrations`,
+      aliasHistory: (name, alias) => `${md(name)}:alias-history:${alias}`,
       index: () => `${prefix}:models`,
     },
     embeddings: {
@@ -90,7 +109,21 @@ export function keyspace(prefix = 'lf'): Keyspace {
     },
     alerts: () => `${prefix}:alerts`,
     alertsSent: (scope) => `{${prefix}:alerts}:sent:${scope}`,
+    alertsChannel: () => `${prefix}:alerts:live`,
+    alertCooldown: (source, entity) => `{${prefix}:alerts}:cooldown:${source}:${entity}`,
+    stream: {
+      input: (source) => `${prefix}:in:${source}`,
+      dlq: (source) => `${prefix}:dlq:${source}`,
+      drift: (source) => `${prefix}:{src:${source}}:drift`,
+    },
+    sources: () => `${prefix}:sources`,
+    modelEvents: () => `${prefix}:models:events`,
   };
+}
+
+/** The embeddings "dataset" under which records scored from a source's stream are stored. */
+export function streamDataset(source: string): string {
+  return `stream.${source}`;
 }
 
 /** Names of datasets and models: letters, digits, `.`, `_`, `-`; no `:` or braces, which would break the key layout. */

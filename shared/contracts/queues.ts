@@ -10,8 +10,11 @@ import { ThresholdMethodSchema } from '../ml/threshold.js';
 import { InputError } from './errors.js';
 import { NAME_PATTERN } from './keys.js';
 
-export const QUEUES = ['train', 'encode', 'cluster', 'classify', 'detect', 'run'] as const;
+export const QUEUES = ['train', 'encode', 'cluster', 'classify', 'detect', 'run', 'webhook', 'schedule'] as const;
 export type QueueName = (typeof QUEUES)[number];
+/** The queues a run's flow passes through, in order. */
+export const RUN_STAGES = ['train', 'encode', 'cluster', 'classify', 'detect', 'run'] as const satisfies readonly QueueName[];
+export type RunStage = (typeof RUN_STAGES)[number];
 
 const name = (what: string) => z.string().regex(NAME_PATTERN, `${what} names use letters, digits, ".", "_" and "-" (up to 128)`);
 export const DatasetName = name('dataset');
@@ -31,6 +34,8 @@ export const PAYLOADS = {
     threshold: ThresholdMethodSchema.optional(),
     /** Train only on rows whose label is this value (anomaly detection). */
     normal: z.string().optional(),
+    /** After training, point the `production` alias at the new version if its final validation loss is lower than the current production version's. */
+    promoteIfBetter: z.boolean().optional(),
   }).strict(),
   /** Write codes and reconstruction errors of every record of `dataset`. */
   encode: z.object({ ...target, /** Rows per batch written. Default 1024. */ batchSize: z.number().int().min(1).max(65536).default(1024) }).strict(),
@@ -42,6 +47,16 @@ export const PAYLOADS = {
   detect: z.object({ ...target, threshold: z.number().positive().optional() }).strict(),
   /** Parent of a run's flow: collects its children's results into a summary. */
   run: z.object({ run: z.string().min(1), model: ModelName, dataset: DatasetName }).strict(),
+  /** Deliver one alert to a webhook: POST `body` (the alert as JSON) signed with HMAC-SHA256. */
+  webhook: z.object({ url: z.string().url(), body: z.string().min(2), alertId: z.string().min(1) }).strict(),
+  /** A schedule fired: retrain `model` on `dataset` (optionally promoting a better version), or score `dataset` with the production model. */
+  schedule: z.object({
+    schedule: z.string().min(1),
+    kind: z.enum(['retrain', 'score']),
+    model: ModelName,
+    dataset: DatasetName,
+    promoteIfBetter: z.boolean().default(false),
+  }).strict(),
 } as const satisfies Record<QueueName, z.ZodType>;
 
 export type Payload<Q extends QueueName> = z.output<(typeof PAYLOADS)[Q]>;
@@ -72,6 +87,8 @@ export const RESULTS = {
     classification: z.object({ accuracy: z.number(), macroF1: z.number() }).optional(),
     anomalies: z.object({ threshold: z.number(), alerts: z.number().int() }).optional(),
   }),
+  webhook: z.object({ status: z.number().int(), attempts: z.number().int() }),
+  schedule: z.object({ schedule: z.string(), kind: z.string(), submitted: z.string() }),
 } as const satisfies Record<QueueName, z.ZodType>;
 
 export type JobResult<Q extends QueueName> = z.output<(typeof RESULTS)[Q]>;

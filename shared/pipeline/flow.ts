@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { FlowProducer, type ConnectionOptions, type FlowJobNode, type FlowJob } from 'bullmq';
 import { InputError } from '../contracts/errors.js';
 import { NAME_PATTERN, type Keyspace } from '../contracts/keys.js';
-import { parsePayload, QUEUES, type PayloadInput, type QueueName } from '../contracts/queues.js';
+import { parsePayload, QUEUES, RUN_STAGES, type PayloadInput, type RunStage } from '../contracts/queues.js';
 import type { ModelOptions } from '../ml/model-config.js';
 import type { ThresholdMethod } from '../ml/threshold.js';
 import { DEFAULT_JOB_OPTIONS } from './queues.js';
@@ -70,7 +70,7 @@ export async function submitRun(flows: FlowProducer, keys: Keyspace, request: Ru
     throw new InputError('run ids use letters, digits, ".", "_" and "-" (up to 128), and are not only digits', { field: 'run', value: run });
   }
   const { model, dataset, seed } = request;
-  const payloads: { [Q in QueueName]: PayloadInput<Q> } = {
+  const payloads: { [Q in RunStage]: PayloadInput<Q> } = {
     train: { model, dataset, options: request.options, threshold: request.thresholdMethod, normal: request.normal },
     encode: { model, dataset },
     cluster: { model, dataset, k: request.k, seed },
@@ -78,9 +78,9 @@ export async function submitRun(flows: FlowProducer, keys: Keyspace, request: Ru
     detect: { model, dataset, threshold: request.threshold },
     run: { run, model, dataset },
   };
-  for (const q of QUEUES) parsePayload(q, payloads[q]);
+  for (const q of RUN_STAGES) parsePayload(q, payloads[q]);
 
-  const node = (q: QueueName, child?: FlowJobNode): FlowJobNode => ({
+  const node = (q: RunStage, child?: FlowJobNode): FlowJobNode => ({
     name: q,
     queueName: q,
     prefix: keys.bullPrefix,

@@ -1,14 +1,9 @@
 /** `latentflow alerts tail [--follow] [--count N]`: anomaly alerts from the alerts stream, one line each. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { AlertStore, type Alert } from '../../shared/store/alerts.js';
 import { withConnection } from '../connection.js';
 import { formatNumber } from '../output.js';
-
-function positiveInteger(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`must be a positive integer, got ${JSON.stringify(text)}`);
-  return n;
-}
+import { positiveInteger } from '../arg-parsers.js';
 
 function time(at: unknown): string {
   const date = new Date(typeof at === 'string' && /^\d+$/.test(at) ? Number(at) : (at as string | number));

@@ -1,16 +1,11 @@
 /** `latentflow dataset import|list|show|delete`: named datasets stored in Redis for the pipeline. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { DatasetStore, type DatasetMeta } from '../../shared/store/datasets.js';
 import { withConnection } from '../connection.js';
 import { checkName, datasetNameOf, readDataFile, resolveDataFile, saveDataset } from '../dataset-import.js';
 import { formatTable, printRows } from '../output.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
-
-function positiveInteger(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`must be a positive integer, got ${JSON.stringify(text)}`);
-  return n;
-}
+import { positiveInteger } from '../arg-parsers.js';
 
 function labelSummary(meta: DatasetMeta): string {
   if (!meta.hasLabels) return '-';

@@ -1,5 +1,5 @@
 /** `latentflow evaluate <file> --label COL`: the whole recipe on a labelled file, as a table or JSON. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { readTable } from '../../shared/data/read-table.js';
 import { evaluate, type EvaluationReport } from '../../shared/evaluation/evaluate.js';
 import { inFlagTerms, modelOptionsFrom, withModelFlags } from '../model-flags.js';
@@ -7,18 +7,7 @@ import { formatTable } from '../output.js';
 import { epochBar } from '../progress.js';
 import { startRuntime } from '../runtime.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
-
-function fraction(text: string): number {
-  const n = Number(text);
-  if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`must be a number between 0 and 1, got ${JSON.stringify(text)}`);
-  return n;
-}
-
-function clusters(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError(`must be an integer ≥ 2, got ${JSON.stringify(text)}`);
-  return n;
-}
+import { clusters, fraction } from '../arg-parsers.js';
 
 function humanReport(r: EvaluationReport): string {
   const rows: [string, string | number][] = [

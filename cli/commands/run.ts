@@ -12,12 +12,7 @@ import { DOWNSTREAM_STAGES, type DownstreamStage } from '../../shared/pipeline/f
 import { defaultDisplay, formatSummary, stagesFor, submit, waitForSummary } from '../run.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
 import { THRESHOLD_FLAG_HELP, thresholdFrom } from '../threshold-flag.js';
-
-function clusters(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError(`must be an integer ≥ 2, got ${JSON.stringify(text)}`);
-  return n;
-}
+import { clusters, positiveNumber } from '../arg-parsers.js';
 
 function stageList(text: string): DownstreamStage[] {
   const stages = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -25,12 +20,6 @@ function stageList(text: string): DownstreamStage[] {
     if (!(DOWNSTREAM_STAGES as readonly string[]).includes(s)) throw new InvalidArgumentError(`unknown stage ${JSON.stringify(s)} (${DOWNSTREAM_STAGES.join(', ')})`);
   }
   return stages as DownstreamStage[];
-}
-
-function positive(text: string): number {
-  const n = Number(text);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`must be a positive number, got ${JSON.stringify(text)}`);
-  return n;
 }
 
 export function runCommand(): Command {
@@ -41,7 +30,7 @@ export function runCommand(): Command {
     .option('--k <n>', 'k-means clusters (default: the number of labels)', clusters)
     .option('--normal <value>', 'train only on rows with this label (anomaly detection)')
     .option('--threshold <method>', THRESHOLD_FLAG_HELP + ' (default quantile:0.99)')
-    .option('--alert-threshold <error>', 'alert above this reconstruction error (default: the model\'s threshold)', positive)
+    .option('--alert-threshold <error>', 'alert above this reconstruction error (default: the model\'s threshold)', positiveNumber)
     .option('--stages <list>', `downstream stages after train and encode, comma-separated (default ${DOWNSTREAM_STAGES.join(',')}; classify is left out for a dataset without labels)`, stageList)
     .option('--run-id <id>', 'run id (default: a random UUID)')
     .option('--wait', 'follow the run live and print its summary')

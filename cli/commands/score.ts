@@ -1,16 +1,11 @@
 /** `latentflow score <model.lfm> <file>`: reconstruction error, anomaly flag and top contributing features per record. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { rowOf } from '../../shared/data/table.js';
 import { writeCsv } from '../output.js';
 import { startRuntime } from '../runtime.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
 import { loadModel, readForModel } from './model-input.js';
-
-function positiveInteger(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`must be a positive integer, got ${JSON.stringify(text)}`);
-  return n;
-}
+import { positiveInteger } from '../arg-parsers.js';
 
 export function scoreCommand(): Command {
   const command = new Command('score')

@@ -23,6 +23,7 @@ import { closeRedis } from '../../shared/store/redis.js';
 import { createTrainProcessor, type TrainProgress } from '../../services/trainer/train.processor.js';
 import { projectPath } from '../helpers/cli.js';
 import { trackedRedis, useRedis } from '../helpers/redis.js';
+import { settled } from '../helpers/jobs.js';
 
 const fixture = useRedis();
 let digits: Table;
@@ -65,17 +66,6 @@ function harness(t: TestContext): Harness {
       return worker;
     },
   };
-}
-
-async function settled<Q extends QueueName>(queue: PipelineQueue<Q>, id: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await queue.getJobState(id);
-    const job = state === 'completed' || state === 'failed' ? await queue.getJob(id) : undefined;
-    if (job) return { job, state };
-    if (Date.now() > deadline) throw new Error(`${queue.name} job ${id} still ${state} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const clusterResult = { model: 'm', version: 1, dataset: 'd', k: 2, inertia: 1, silhouette: 0.5 };

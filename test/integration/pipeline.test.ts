@@ -24,6 +24,7 @@ import { createEncodeProcessor } from '../../services/encoder/encode.processor.j
 import { createTrainProcessor } from '../../services/trainer/train.processor.js';
 import { projectPath } from '../helpers/cli.js';
 import { trackedRedis, useRedis } from '../helpers/redis.js';
+import { settled } from '../helpers/jobs.js';
 
 const fixture = useRedis();
 let digits: Table;
@@ -81,18 +82,6 @@ function startPipeline(t: TestContext): Pipeline {
       return queues.get(q) as unknown as PipelineQueue<Q>;
     },
   };
-}
-
-/** Waits until job `id` of `queue` has completed or failed. */
-async function settled<Q extends QueueName>(queue: PipelineQueue<Q>, id: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await queue.getJobState(id);
-    const job = state === 'completed' || state === 'failed' ? await queue.getJob(id) : undefined;
-    if (job) return { job, state };
-    if (Date.now() > deadline) throw new Error(`${queue.name} job ${id} still ${state} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('a run through the queues', () => {

@@ -1,6 +1,6 @@
 /** Submitting a run to the pipeline and waiting for its summary: shared by `latentflow run` and the demo. */
 import { InputError, LatentflowError } from '../shared/contracts/errors.js';
-import { QUEUES } from '../shared/contracts/queues.js';
+import { RUN_STAGES } from '../shared/contracts/queues.js';
 import { DOWNSTREAM_STAGES, makeFlowProducer, submitRun, type DownstreamStage, type RunRequest, type SubmittedRun } from '../shared/pipeline/flow.js';
 import { DatasetStore, type DatasetMeta } from '../shared/store/datasets.js';
 import type { Connection } from './connection.js';
@@ -67,7 +67,7 @@ export async function submit(connection: Connection, request: RunRequest): Promi
 export async function waitForSummary(connection: Connection, submitted: SubmittedRun, display: Display, signal?: AbortSignal): Promise<RunSummaryJson> {
   let results: StageResults;
   try {
-    results = await withQueues(connection, QUEUES, (queues) => waitForRun(queues, connection.keys.bullPrefix, submitted.jobId, { display, signal }));
+    results = await withQueues(connection, RUN_STAGES, (queues) => waitForRun(queues, connection.keys.bullPrefix, submitted.jobId, { display, signal }));
   } catch (error) {
     throw quotedFieldsAsFlags(error);
   }

@@ -14,6 +14,12 @@
  * | LATENTFLOW_ALERTS_MAXLEN | 100000 | approximate cap of the alerts stream (XADD MAXLEN ~) |
  * | LATENTFLOW_JOB_LOCK_MS | 60000 | BullMQ job lock; a job whose worker died is taken over after about this long |
  * | LATENTFLOW_LOG_LEVEL | info | error, warn, info or debug |
+ * | LATENTFLOW_WEBHOOK_URL | (unset) | http(s) URL every alert is POSTed to (as JSON, through the `webhook` queue); unset: no webhook jobs are queued |
+ * | LATENTFLOW_WEBHOOK_SECRET | (unset) | HMAC-SHA256 key of the `x-latentflow-signature: sha256=<hex>` header; required when LATENTFLOW_WEBHOOK_URL is set; a downstream service delivers webhook jobs only when it has it |
+ * | LATENTFLOW_WEBHOOK_TIMEOUT_MS | 5000 | time a webhook receiver has to answer; a timeout is retried like a 5xx |
+ * | LATENTFLOW_ALERT_COOLDOWN_MS | 60000 | per-entity alert cool-down window (later alerts of the entity inside it are suppressed and counted); 0 = off |
+ * | LATENTFLOW_DRIFT_WINDOW | 500 | span of the rolling mean of reconstruction error per source (EMA, alpha = 2 / (window + 1)); no drift signal before this many errors |
+ * | LATENTFLOW_DRIFT_FACTOR | 2 | a source drifts when its rolling mean error exceeds factor × the model's baseline error (recovers below (1 + factor) / 2 × baseline) |
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -34,7 +40,16 @@ const EnvSchema = z.object({
   LATENTFLOW_ALERTS_MAXLEN: z.coerce.number().int().min(100).default(100_000),
   LATENTFLOW_JOB_LOCK_MS: z.coerce.number().int().min(500).default(60_000),
   LATENTFLOW_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LATENTFLOW_WEBHOOK_URL: z.string().regex(/^https?:\/\//, 'must start with http:// or https://').pipe(z.url()).optional(),
+  LATENTFLOW_WEBHOOK_SECRET: z.string().min(1).optional(),
+  LATENTFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
+  LATENTFLOW_ALERT_COOLDOWN_MS: z.coerce.number().int().min(0).default(60_000),
+  LATENTFLOW_DRIFT_WINDOW: z.coerce.number().int().min(1).default(500),
+  LATENTFLOW_DRIFT_FACTOR: z.coerce.number().min(1).default(2),
 });
+
+/** Variables whose values never appear in an error message. */
+const SECRET_VARIABLES = new Set(['REDIS_URL', 'LATENTFLOW_WEBHOOK_URL', 'LATENTFLOW_WEBHOOK_SECRET']);
 
 type Env = z.output<typeof EnvSchema>;
 
@@ -50,6 +65,12 @@ export interface Config {
   /** BullMQ lock duration in ms; the stalled-job check runs every half of it. */
   jobLockMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Alert delivery to a webhook; `url` undefined: none (`secret` may still be set on the delivering service). */
+  webhook: { url: string | undefined; secret: string | undefined; timeoutMs: number };
+  /** Per-entity alert cool-down in ms; 0 = off. */
+  alertCooldownMs: number;
+  /** Drift detection: EMA span and factor over the baseline error. */
+  drift: { window: number; factor: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -58,10 +79,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0]);
-    const shown = name === 'REDIS_URL' ? '(redacted)' : JSON.stringify(env[name]);
+    const shown = SECRET_VARIABLES.has(name) ? '(redacted)' : JSON.stringify(env[name]);
     throw new ConfigError(`${name}=${shown}: ${issue.message}`);
   }
   const e = parsed.data;
+  if (e.LATENTFLOW_WEBHOOK_URL !== undefined && e.LATENTFLOW_WEBHOOK_SECRET === undefined) {
+    throw new ConfigError('LATENTFLOW_WEBHOOK_SECRET is required when LATENTFLOW_WEBHOOK_URL is set (webhooks are always signed)');
+  }
   return {
     redisUrl: e.REDIS_URL,
     prefix: e.LATENTFLOW_PREFIX,
@@ -71,5 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     alertsMaxLen: e.LATENTFLOW_ALERTS_MAXLEN,
     jobLockMs: e.LATENTFLOW_JOB_LOCK_MS,
     logLevel: e.LATENTFLOW_LOG_LEVEL,
+    webhook: { url: e.LATENTFLOW_WEBHOOK_URL, secret: e.LATENTFLOW_WEBHOOK_SECRET, timeoutMs: e.LATENTFLOW_WEBHOOK_TIMEOUT_MS },
+    alertCooldownMs: e.LATENTFLOW_ALERT_COOLDOWN_MS,
+    drift: { window: e.LATENTFLOW_DRIFT_WINDOW, factor: e.LATENTFLOW_DRIFT_FACTOR },
   };
 }

@@ -6,7 +6,7 @@ import type { ModelCache } from '../../shared/pipeline/model-cache.js';
 import type { PipelineJob } from '../../shared/pipeline/queues.js';
 import { featureAligner, rowsWithIds } from '../../shared/pipeline/rows.js';
 import { resolveTarget } from '../../shared/pipeline/target.js';
-import { severityOf, type Alert, type AlertStore } from '../../shared/store/alerts.js';
+import { severityOf, type Alert } from '../../shared/store/alerts.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
 import type { EmbeddingStore } from '../../shared/store/embeddings.js';
 import type { ModelRegistry } from '../../shared/store/models.js';
@@ -15,7 +15,8 @@ export interface DetectDeps {
   datasets: Pick<DatasetStore, 'meta' | 'chunks'>;
   models: Pick<ModelRegistry, 'resolve'>;
   embeddings: Pick<EmbeddingStore, 'status' | 'read' | 'writeResult'>;
-  alerts: Pick<AlertStore, 'publish'>;
+  /** An AlertPublisher (cool-down, pub/sub, webhooks) or a bare AlertStore: both add once per scope. */
+  alerts: { publish(alerts: Alert[], options: { once: string }): Promise<unknown> };
   cache: ModelCache;
 }
 

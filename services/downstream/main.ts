@@ -1,11 +1,15 @@
-/** The downstream service: takes `cluster`, `classify`, `detect` and `run` jobs. Wiring only; see *.processor.ts. */
+/**
+ * The downstream service: takes `cluster`, `classify`, `detect` and `run` jobs, and `webhook` jobs when
+ * LATENTFLOW_WEBHOOK_SECRET is set. Wiring only; see *.processor.ts.
+ */
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { createLogger } from '../../shared/pipeline/log.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
-import { makeWorker } from '../../shared/pipeline/queues.js';
+import { AlertPublisher } from '../../shared/pipeline/alert-publisher.js';
+import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
 import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
@@ -16,6 +20,7 @@ import { createClassifyProcessor } from './classify.processor.js';
 import { createClusterProcessor } from './cluster.processor.js';
 import { createDetectProcessor } from './detect.processor.js';
 import { createRunProcessor } from './run.processor.js';
+import { createWebhookProcessor } from './webhook.processor.js';
 
 async function run(): Promise<void> {
   const config = loadConfig();
@@ -29,19 +34,29 @@ async function run(): Promise<void> {
   const embeddings = new EmbeddingStore(redis, keys);
   const cache = new ModelCache(models);
   const options = { concurrency: config.concurrency.downstream, log, lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs / 2 };
+  const { url, secret, timeoutMs } = config.webhook;
+  const webhookQueue = url !== undefined ? makeQueue('webhook', redis, keys) : undefined;
+  const alerts = new AlertPublisher({
+    alerts: new AlertStore(redis, keys, config.alertsMaxLen), redis, keys, cooldownMs: config.alertCooldownMs,
+    webhooks: webhookQueue && url !== undefined ? { queue: webhookQueue, url } : undefined,
+  });
   const workers = [
     makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), redis, keys, options),
     makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), redis, keys, options),
-    makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts: new AlertStore(redis, keys, config.alertsMaxLen), cache }), redis, keys, options),
+    makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts, cache }), redis, keys, options),
     makeWorker('run', createRunProcessor({ embeddings }), redis, keys, options),
+    ...(secret !== undefined ? [makeWorker('webhook', createWebhookProcessor({ secret, timeoutMs }), redis, keys, options)] : []),
   ];
   onShutdown(async () => {
     await Promise.all(workers.map((w) => w.close()));
+    await webhookQueue?.close();
     cache.clear();
     await closeRedis(redis);
   }, { log });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  log.info(`ready: queues cluster, classify, detect, run, concurrency ${config.concurrency.downstream} each, prefix ${config.prefix}`);
+  const queues = ['cluster', 'classify', 'detect', 'run', ...(secret !== undefined ? ['webhook'] : [])].join(', ');
+  log.info(`ready: queues ${queues}, concurrency ${config.concurrency.downstream} each, prefix ${config.prefix}`);
+  if (url !== undefined) log.info(`alerts are also POSTed to the webhook at ${new URL(url).origin} (signed)`);
 }
 
 run().catch((error: unknown) => {

@@ -1,6 +1,10 @@
 /**
  * Anomaly alerts on a capped Redis Stream (`keys.alerts()`), readable by any Redis client: every field is a flat
  * string (`features` is a JSON array of `{feature, error}`), e.g. `XREAD BLOCK 0 STREAMS lf:alerts $` in redis-cli.
+ *
+ * Every appended alert is also PUBLISHed on `keys.alertsChannel()` (e.g. `SUBSCRIBE lf:alerts:live`) as one JSON
+ * object: `{"id": <stream entry id>, source, record, score, threshold, severity, model, version, features, at, kind}`
+ * (fire-and-forget: a listener that was not subscribed misses it; the stream keeps it).
  */
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../contracts/keys.js';
@@ -46,9 +50,45 @@ export function severityOf(score: number, threshold: number): Alert['severity'] 
   return 'critical';
 }
 
-/** XADD only if the record (ARGV[1]) is new to the scope's set; returns the entry id, or nil when skipped. */
-const ADD_ONCE = `if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return false end
-return redis.call('XADD', KEYS[1], unpack(ARGV, 2))`;
+/**
+ * One alert, atomically: with `once` (ARGV[6] = 1, KEYS[2] the scope's set) a record already in the set is a
+ * duplicate (returns 0); with a cool-down (ARGV[7] = 1, the last KEYS entry) an entity already cooling down is
+ * suppressed and counted (INCR keeps the TTL; returns -1); otherwise the alert is XADDed, PUBLISHed as JSON with its
+ * entry id, and the entry id is returned. ARGV: record, cool-down ms, channel, alert JSON, MAXLEN, once?, cool-down?,
+ * then the stream fields. Every key shares the `{prefix:alerts}` slot (see keys.ts).
+ */
+const APPEND = `local k = 2
+if ARGV[6] == '1' then
+  if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+  k = 3
+end
+if ARGV[7] == '1' and not redis.call('SET', KEYS[k], '0', 'NX', 'PX', ARGV[2]) then
+  redis.call('INCR', KEYS[k])
+  return -1
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', unpack(ARGV, 8))
+redis.call('PUBLISH', ARGV[3], '{"id":' .. cjson.encode(id) .. ',' .. string.sub(ARGV[4], 2))
+return id`;
+
+/** What became of one alert given to {@link AlertStore.append}. */
+export type AppendOutcome =
+  /** Appended (and published) as stream entry `id`. */
+  | { status: 'appended'; id: string }
+  /** Skipped: its record was already alerted in the `once` scope (a retry). */
+  | { status: 'duplicate' }
+  /** Skipped and counted: its entity is cooling down. */
+  | { status: 'suppressed' };
+
+export interface AppendOptions {
+  /** A scope such as `model@version:dataset`: a record already alerted (or suppressed) in it is skipped. */
+  once?: string;
+  /**
+   * Per-entity cool-down: `key(alert)` is the entity's cool-down key (`keys.alertCooldown(...)`); the first alert of
+   * an entity passes and starts a window of `ms` (SET NX PX), later ones inside it are suppressed and counted on that
+   * key. Absent or `ms` 0: off.
+   */
+  cooldown?: { ms: number; key: (alert: Alert) => string };
+}
 
 /** Entries per `read` when no count is given. */
 export const DEFAULT_READ_COUNT = 1000;
@@ -60,20 +100,39 @@ export class AlertStore {
   constructor(private readonly redis: Redis, private readonly keys: Keyspace, private readonly maxLen = 100_000) {}
 
   /**
-   * Appends alerts (one pipelined XADD each, capped at ~maxLen) and returns the entry ids of those appended, in order.
-   * With `once`, a scope such as `model@version:dataset`: a record already alerted in that scope is skipped, atomically
-   * (a Lua script adds the record to the scope's set and the entry to the stream together), so a retried job never
-   * alerts twice.
+   * Appends alerts (one pipelined script call each, XADD capped at ~maxLen) and returns the entry ids of those appended, in order;
+   * each appended alert is also published on `alertsChannel()`. With `once`, a scope such as `model@version:dataset`:
+   * a record already alerted in that scope is skipped, atomically (a Lua script adds the record to the scope's set
+   * and the entry to the stream together), so a retried job never alerts twice.
    */
   async publish(alerts: Alert[], options: { once?: string } = {}): Promise<string[]> {
+    return (await this.append(alerts, options)).flatMap((o) => (o.status === 'appended' ? [o.id] : []));
+  }
+
+  /**
+   * {@link publish} with an optional per-entity cool-down, reporting what became of each alert (same order). The
+   * `once` check, the cool-down and the XADD + PUBLISH happen in one script per alert, so a crash never leaves an
+   * entity cooling down for an alert that was not appended, and a retried alert counts as a duplicate, not as
+   * suppressed.
+   */
+  async append(alerts: Alert[], options: AppendOptions = {}): Promise<AppendOutcome[]> {
     if (alerts.length === 0) return [];
+    const cooldown = options.cooldown !== undefined && options.cooldown.ms > 0 ? options.cooldown : undefined;
     const p = this.redis.pipeline();
-    const cap = ['MAXLEN', '~', String(this.maxLen), '*'];
     for (const alert of alerts) {
-      if (options.once === undefined) p.xadd(this.keys.alerts(), ...cap, ...toFields(alert));
-      else p.eval(ADD_ONCE, 2, this.keys.alerts(), this.keys.alertsSent(options.once), alert.record, ...cap, ...toFields(alert));
+      const keys = [this.keys.alerts()];
+      if (options.once !== undefined) keys.push(this.keys.alertsSent(options.once));
+      if (cooldown) keys.push(cooldown.key(alert));
+      p.eval(
+        APPEND, keys.length, ...keys,
+        alert.record, String(cooldown ? Math.ceil(cooldown.ms) : 0), this.keys.alertsChannel(), alertJson(alert), String(this.maxLen),
+        options.once !== undefined ? '1' : '0', cooldown ? '1' : '0', ...toFields(alert),
+      );
     }
-    return ((await execOrThrow(p)) as (string | null)[]).filter((id): id is string => typeof id === 'string');
+    return (await execOrThrow(p)).map((reply): AppendOutcome => {
+      if (typeof reply === 'string') return { status: 'appended', id: reply };
+      return reply === -1 ? { status: 'suppressed' } : { status: 'duplicate' };
+    });
   }
 
   /**
@@ -131,6 +190,15 @@ export class AlertStore {
     const newest = (await this.redis.xrevrange(this.keys.alerts(), '+', '-', 'COUNT', 1)) as [string, string[]][];
     return newest[0]?.[0] ?? '0-0';
   }
+}
+
+/** The alert as one JSON object (what pub/sub listeners and webhooks receive, with the entry id put first). */
+export function alertJson(alert: Alert, id?: string): string {
+  const body = {
+    source: alert.source, record: alert.record, score: alert.score, threshold: alert.threshold, severity: alert.severity,
+    model: alert.model, version: alert.version, features: alert.features, at: alert.at, kind: alert.kind ?? 'anomaly',
+  };
+  return JSON.stringify(id === undefined ? body : { id, ...body });
 }
 
 function toFields(alert: Alert): string[] {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
 import type { Redis } from 'ioredis';
 import { keyspace, type Keyspace } from '../../shared/contracts/keys.js';
-import { QUEUES, RESULTS, type QueueName } from '../../shared/contracts/queues.js';
+import { RESULTS, RUN_STAGES, type QueueName } from '../../shared/contracts/queues.js';
 import { readTable } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
 import { initBackend } from '../../shared/ml/backend.js';
@@ -112,7 +112,7 @@ describe('a run through the queues', () => {
     assert.deepEqual([...clusters.keys()].sort(), [...digits.ids].sort());
     assert.equal((await p.embeddings.readAssignments(target, 'predictions')).size, 1797);
 
-    for (const q of QUEUES) {
+    for (const q of RUN_STAGES) {
       const stage = await p.queue(q).getJob(run);
       assert.equal(await stage?.getState(), 'completed', `${q} job`);
       assert.ok(RESULTS[q].safeParse(stage?.returnvalue).success, `${q} result matches its schema`);

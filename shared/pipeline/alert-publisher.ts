@@ -1,0 +1,122 @@
+/**
+ * Where every alert goes out: a per-entity cool-down (so one broken sensor does not flood consumers), the alerts
+ * stream + pub/sub channel ({@link AlertStore}), and, when a webhook is configured, one `webhook` job per appended
+ * alert (delivered by the downstream service, see services/downstream/webhook.processor.ts).
+ *
+ * Cool-down: the entity of an alert is `entityOf(alert)` (default: its record id), its key
+ * `keys.alertCooldown(source, entity)`. The first alert of an entity passes and starts a window of `cooldownMs`;
+ * later ones inside the window are suppressed and counted on that key (its value), which expires with the window.
+ */
+import type { Redis } from 'ioredis';
+import type { JobsOptions } from 'bullmq';
+import type { Keyspace } from '../contracts/keys.js';
+import { alertJson, type Alert, type AlertStore } from '../store/alerts.js';
+import type { PipelineQueue } from './queues.js';
+
+/** Tries per webhook delivery (the first included). */
+export const WEBHOOK_ATTEMPTS = 5;
+/** First retry delay of a webhook delivery in ms, doubled on each retry (1 s, 2 s, 4 s, 8 s). */
+export const WEBHOOK_BACKOFF_MS = 1000;
+
+export interface AlertPublisherOptions {
+  alerts: AlertStore;
+  /** Used to read the cool-down keys (SCAN). */
+  redis: Redis;
+  keys: Keyspace;
+  /** Cool-down window per entity in ms; 0 turns the cool-down off. */
+  cooldownMs: number;
+  /** When set, every appended alert becomes a `webhook` job POSTing it to `url`. */
+  webhooks?: {
+    /** `makeQueue('webhook', connection, keys)`. */
+    queue: PipelineQueue<'webhook'>;
+    url: string;
+    /** Tries per delivery. Default {@link WEBHOOK_ATTEMPTS}. */
+    attempts?: number;
+    /** First retry delay in ms (exponential). Default {@link WEBHOOK_BACKOFF_MS}. */
+    backoffMs?: number;
+  };
+}
+
+export interface PublishOptions {
+  /** Scope of the add-once rule (e.g. `model@version:dataset`): a record already alerted in it is skipped. */
+  once?: string;
+  /** The cool-down entity of an alert. Default: `alert.record`. */
+  entityOf?: (alert: Alert) => string;
+}
+
+export interface PublishResult {
+  /** Alerts appended to the stream (and published, and queued for the webhook). */
+  published: number;
+  /** Alerts suppressed by the cool-down. */
+  suppressed: number;
+  /** Stream entry ids of the appended alerts, in order. */
+  ids: string[];
+}
+
+export class AlertPublisher {
+  constructor(private readonly options: AlertPublisherOptions) {}
+
+  /**
+   * Publishes the alerts that pass the cool-down (and the `once` rule); each appended alert also becomes a `webhook`
+   * job whose id is the alert's entry id (so it is enqueued once). Duplicates under `once` count as neither
+   * published nor suppressed.
+   *
+   * A crash between the append and the enqueue loses that alert's webhook (the stream and pub/sub have it).
+   */
+  async publish(alerts: Alert[], options: PublishOptions = {}): Promise<PublishResult> {
+    const { keys, cooldownMs, webhooks } = this.options;
+    const entityOf = options.entityOf ?? ((a: Alert) => a.record);
+    const outcomes = await this.options.alerts.append(alerts, {
+      once: options.once,
+      cooldown: { ms: cooldownMs, key: (a) => keys.alertCooldown(a.source, entityOf(a)) },
+    });
+    const appended: { id: string; alert: Alert }[] = [];
+    let suppressed = 0;
+    outcomes.forEach((o, i) => {
+      if (o.status === 'appended') appended.push({ id: o.id, alert: alerts[i] });
+      else if (o.status === 'suppressed') suppressed++;
+    });
+    if (webhooks && appended.length > 0) {
+      const opts: JobsOptions = {
+        attempts: webhooks.attempts ?? WEBHOOK_ATTEMPTS,
+        backoff: { type: 'exponential', delay: webhooks.backoffMs ?? WEBHOOK_BACKOFF_MS },
+      };
+      await webhooks.queue.addBulk(appended.map(({ id, alert }) => ({
+        name: 'webhook',
+        data: { url: webhooks.url, body: alertJson(alert, id), alertId: id },
+        opts: { ...opts, jobId: id },
+      })));
+    }
+    return { published: appended.length, suppressed, ids: appended.map((a) => a.id) };
+  }
+
+  /**
+   * Entities of `source` currently cooling down → alerts suppressed in their window so far (0 when none yet). Reads
+   * with SCAN over the source's cool-down keys (one hash-tagged slot).
+   */
+  async suppressed(source: string): Promise<Record<string, number>> {
+    const { redis, keys } = this.options;
+    const prefix = keys.alertCooldown(source, '');
+    const found = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${globEscape(prefix)}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of batch) found.add(key);
+    } while (cursor !== '0');
+    if (found.size === 0) return {};
+    const names = [...found];
+    const values = await redis.mget(...names);
+    const result: Record<string, number> = {};
+    names.forEach((key, i) => {
+      const value = values[i];
+      if (value !== null) result[key.slice(prefix.length)] = Number(value);
+    });
+    return result;
+  }
+}
+
+/** `text` as a literal in a Redis glob pattern. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,70 @@
+/**
+ * Drift per source, kept in Redis so that every consumer of a source (any number of encoders) updates one state:
+ * `keys.stream.drift(source)`, a hash `{mean, count, drifting, model, version, baseline, threshold, at, seq}` readable by
+ * any client (`HGETALL lf:{src:NAME}:drift`). The rolling mean is shared/analytics/drift.ts's.
+ *
+ * Updates are compare-and-set on `seq`, a counter of updates (retried on a conflict), so concurrent consumers never lose an update and
+ * exactly one of them sees drifting turn on. The state restarts when the source's model or version changes (errors
+ * of two models are not comparable).
+ */
+import type { Redis } from 'ioredis';
+import type { Keyspace } from '../contracts/keys.js';
+import { rollingDrift, type DriftBaseline, type DriftOptions, type DriftState } from '../analytics/drift.js';
+import { severityOf, type Alert } from '../store/alerts.js';
+
+/** The `record` of a drift alert. */
+export const DRIFT_RECORD = 'drift';
+
+/** HSET the fields (ARGV[2..]) and bump `seq` only if `seq` is still ARGV[1] (0 when absent); 1 if written. */
+const COMPARE_AND_SET = `local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+if seq ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'seq', seq + 1, unpack(ARGV, 2))
+return 1`;
+
+/** Tries of one update under contention before giving up. */
+const MAX_TRIES = 50;
+
+export class DriftMonitor {
+  constructor(private readonly redis: Redis, private readonly keys: Keyspace, private readonly options: DriftOptions) {}
+
+  /**
+   * Adds `errors` (reconstruction errors of records of `source` scored by `model@version`) to the source's rolling
+   * mean. Returns one `kind: 'drift'` alert (record `drift`, score = the rolling mean, threshold = factor × baseline
+   * mean) on the update where the source starts drifting, else undefined (also while it stays drifting, and until it
+   * has recovered). The caller publishes it (AlertPublisher, without `once`: each drift episode is a new alert).
+   */
+  async observe(source: string, model: string, version: number, errors: ArrayLike<number>, baseline: DriftBaseline): Promise<Alert | undefined> {
+    const key = this.keys.stream.drift(source);
+    for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+      const stored = await this.redis.hgetall(key);
+      const expected = stored.seq ?? '0';
+      const sameModel = stored.model === model && Number(stored.version) === version;
+      const state: DriftState | undefined = sameModel && stored.count !== undefined
+        ? { mean: Number(stored.mean), count: Number(stored.count), drifting: stored.drifting === '1' }
+        : undefined;
+      const signal = rollingDrift(state, errors, baseline, this.options);
+      if (state !== undefined && signal.state.count === state.count) return undefined;
+      const threshold = this.options.factor * baseline.mean;
+      const at = new Date().toISOString();
+      const written = await this.redis.eval(
+        COMPARE_AND_SET, 1, key, expected,
+        'mean', String(signal.mean), 'count', String(signal.state.count), 'drifting', signal.drifting ? '1' : '0',
+        'model', model, 'version', String(version), 'baseline', String(baseline.mean), 'threshold', String(threshold), 'at', at,
+      );
+      if (written !== 1) continue;
+      if (!signal.started) return undefined;
+      return {
+        source, record: DRIFT_RECORD, score: signal.mean, threshold, severity: severityOf(signal.mean, threshold),
+        model, version, features: [], at, kind: 'drift',
+      };
+    }
+    throw new Error(`drift state of source "${source}": ${MAX_TRIES} concurrent updates in a row, giving up on this batch`);
+  }
+
+  /** The stored state of a source, undefined before its first errors. */
+  async state(source: string): Promise<(DriftState & { model: string; version: number }) | undefined> {
+    const stored = await this.redis.hgetall(this.keys.stream.drift(source));
+    if (stored.count === undefined) return undefined;
+    return { mean: Number(stored.mean), count: Number(stored.count), drifting: stored.drifting === '1', model: stored.model, version: Number(stored.version) };
+  }
+}

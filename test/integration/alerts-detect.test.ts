@@ -1,0 +1,94 @@
+// The detect stage publishing through an AlertPublisher: alerts on the stream, one webhook job per alert (job id =
+// alert id), and a retried detect job adding neither alerts nor webhook jobs.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { keyspace } from '../../shared/contracts/keys.js';
+import type { QueueName } from '../../shared/contracts/queues.js';
+import { readTable } from '../../shared/data/read-table.js';
+import type { Table } from '../../shared/data/table.js';
+import { initBackend } from '../../shared/ml/backend.js';
+import { AlertPublisher } from '../../shared/pipeline/alert-publisher.js';
+import { ModelCache } from '../../shared/pipeline/model-cache.js';
+import { makeQueue, makeWorker, type PipelineQueue } from '../../shared/pipeline/queues.js';
+import { AlertStore } from '../../shared/store/alerts.js';
+import { DatasetStore } from '../../shared/store/datasets.js';
+import { EmbeddingStore } from '../../shared/store/embeddings.js';
+import { ModelRegistry } from '../../shared/store/models.js';
+import { closeRedis } from '../../shared/store/redis.js';
+import { createDetectProcessor } from '../../services/downstream/detect.processor.js';
+import { createEncodeProcessor } from '../../services/encoder/encode.processor.js';
+import { createTrainProcessor } from '../../services/trainer/train.processor.js';
+import { projectPath } from '../helpers/cli.js';
+import { trackedRedis, useRedis } from '../helpers/redis.js';
+
+const fixture = useRedis();
+let wine: Table;
+
+before(async () => {
+  await initBackend('wasm', () => {});
+  wine = await readTable(projectPath('data/wine.csv'), { idColumn: 'id', labelColumn: 'label' });
+});
+
+async function settled<Q extends QueueName>(queue: PipelineQueue<Q>, id: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await queue.getJobState(id);
+    const job = state === 'completed' || state === 'failed' ? await queue.getJob(id) : undefined;
+    if (job) return { job, state };
+    if (Date.now() > deadline) throw new Error(`${queue.name} job ${id} still ${state} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('detect publishes through the AlertPublisher: stream, webhook jobs keyed by alert id, once per scope', async (t) => {
+  const keys = keyspace(fixture.prefix());
+  const connection = trackedRedis(fixture.url(), { bullmq: true, name: 'detect-test' });
+  const datasets = new DatasetStore(connection, keys);
+  const models = new ModelRegistry(connection, keys);
+  const embeddings = new EmbeddingStore(connection, keys);
+  const store = new AlertStore(connection, keys);
+  const cache = new ModelCache(models);
+  const webhook = makeQueue('webhook', connection, keys);
+  const alerts = new AlertPublisher({ alerts: store, redis: connection, keys, cooldownMs: 60_000, webhooks: { queue: webhook, url: 'http://127.0.0.1:1/hook' } });
+  const queues = { train: makeQueue('train', connection, keys), encode: makeQueue('encode', connection, keys), detect: makeQueue('detect', connection, keys) };
+  const workers = [
+    makeWorker('train', createTrainProcessor({ datasets, models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
+    makeWorker('encode', createEncodeProcessor({ datasets, models, embeddings, cache }), connection, keys, { concurrency: 1 }),
+    makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts, cache }), connection, keys, { concurrency: 1 }),
+  ];
+  t.after(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await Promise.all([webhook, ...Object.values(queues)].map((q) => q.close()));
+    cache.clear();
+    await closeRedis(connection);
+  });
+
+  await datasets.save('wine', wine);
+  const trained = await settled(queues.train, (await queues.train.add('train', { model: 'wine-ae', dataset: 'wine', options: { epochs: 20, seed: 0 } })).id!);
+  assert.equal(trained.state, 'completed', trained.job.failedReason);
+  const encoded = await settled(queues.encode, (await queues.encode.add('encode', { model: 'wine-ae', version: 1, dataset: 'wine' })).id!);
+  assert.equal(encoded.state, 'completed', encoded.job.failedReason);
+  const threshold = encoded.job.returnvalue.meanError * 1.5;
+
+  const detect = async () => {
+    const done = await settled(queues.detect, (await queues.detect.add('detect', { model: 'wine-ae', version: 1, dataset: 'wine', threshold })).id!);
+    assert.equal(done.state, 'completed', done.job.failedReason);
+    return done.job.returnvalue;
+  };
+  const first = await detect();
+  assert.ok(first.alerts > 0 && first.alerts < 178, `${first.alerts} alerts`);
+  const stream = await store.read();
+  assert.equal(stream.length, first.alerts);
+  const jobs = await webhook.getJobs(['waiting', 'delayed', 'active']);
+  assert.deepEqual(jobs.map((j) => j.id).sort(), stream.map((e) => e.id).sort());
+  const sample = jobs[0];
+  assert.equal(sample.opts.attempts, 5);
+  assert.deepEqual(sample.opts.backoff, { type: 'exponential', delay: 1000 });
+  assert.equal((JSON.parse(sample.data.body) as { id: string }).id, sample.id);
+
+  // The same detect again (a retry, or a re-run): no new alert, no new webhook job.
+  const again = await detect();
+  assert.equal(again.alerts, first.alerts);
+  assert.equal((await store.read()).length, first.alerts);
+  assert.equal((await webhook.getJobs(['waiting', 'delayed', 'active'])).length, first.alerts);
+});

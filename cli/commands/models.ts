@@ -1,4 +1,4 @@
-/** `latentflow models list|show|promote|delete`: the model registry in Redis. */
+/** `latentflow models list|show|promote|rollback|delete`: the model registry in Redis. */
 import { Command } from 'commander';
 import { InputError } from '../../shared/contracts/errors.js';
 import { ALIAS_PATTERN, ModelRegistry, type ModelVersionMeta } from '../../shared/store/models.js';
@@ -82,6 +82,19 @@ function promoteCommand(): Command {
     });
 }
 
+function rollbackCommand(): Command {
+  return new Command('rollback')
+    .description('point an alias (default production) back at the version it pointed at before its last promotion')
+    .argument('<model>', 'model name')
+    .option('--alias <alias>', 'alias to roll back', 'production')
+    .action(async (name: string, opts: { alias: string }) => {
+      await withConnection(async ({ redis, keys }) => {
+        const { from, to } = await new ModelRegistry(redis, keys).rollback(name, opts.alias);
+        console.log(`${formatRef({ name, ref: opts.alias })} → version ${to} (was ${from ?? 'unset'})`);
+      });
+    });
+}
+
 function deleteCommand(): Command {
   return new Command('delete')
     .description('delete a model version, or with no --version the whole model (every version and alias)')
@@ -105,9 +118,10 @@ function deleteCommand(): Command {
 
 export function modelsCommand(): Command {
   return new Command('models')
-    .description('the model registry: list, show, promote, delete')
+    .description('the model registry: list, show, promote, rollback, delete')
     .addCommand(listCommand())
     .addCommand(showCommand())
     .addCommand(promoteCommand())
+    .addCommand(rollbackCommand())
     .addCommand(deleteCommand());
 }

@@ -1,14 +1,16 @@
-/** The trainer service: takes `train` jobs. Wiring only; see train.processor.ts. */
+/** The trainer service: takes `train` jobs, and `schedule` jobs (which submit work). Wiring only; see *.processor.ts. */
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { createLogger } from '../../shared/pipeline/log.js';
-import { makeWorker } from '../../shared/pipeline/queues.js';
+import { makeFlowProducer } from '../../shared/pipeline/flow.js';
+import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { ModelRegistry } from '../../shared/store/models.js';
 import { closeRedis, createRedis } from '../../shared/store/redis.js';
+import { createScheduleProcessor } from './schedule.processor.js';
 import { createTrainProcessor } from './train.processor.js';
 
 async function run(): Promise<void> {
@@ -18,14 +20,20 @@ async function run(): Promise<void> {
   const backend = await initBackend(config.backend, (m) => log.info(m));
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:trainer` });
   const keys = keyspace(config.prefix);
-  const processor = createTrainProcessor({ datasets: new DatasetStore(redis, keys), models: new ModelRegistry(redis, keys), backend: backend.name });
-  const worker = makeWorker('train', processor, redis, keys, { concurrency: config.concurrency.trainer, log, lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs / 2 });
+  const models = new ModelRegistry(redis, keys);
+  const processor = createTrainProcessor({ datasets: new DatasetStore(redis, keys), models, backend: backend.name, log });
+  const timing = { lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs / 2 };
+  const worker = makeWorker('train', processor, redis, keys, { concurrency: config.concurrency.trainer, log, ...timing });
+  const trainQueue = makeQueue('train', redis, keys);
+  const flows = makeFlowProducer(redis, keys);
+  const scheduler = makeWorker('schedule', createScheduleProcessor({ train: trainQueue, flows, models, keys, log }), redis, keys, { concurrency: 1, log, ...timing });
   onShutdown(async () => {
-    await worker.close();
+    await Promise.all([worker.close(), scheduler.close()]);
+    await Promise.all([trainQueue.close(), flows.close()]);
     await closeRedis(redis);
   }, { log });
-  await worker.waitUntilReady();
-  log.info(`ready: queue train, concurrency ${config.concurrency.trainer}, prefix ${config.prefix}`);
+  await Promise.all([worker.waitUntilReady(), scheduler.waitUntilReady()]);
+  log.info(`ready: queue train, concurrency ${config.concurrency.trainer}; queue schedule; prefix ${config.prefix}`);
 }
 
 run().catch((error: unknown) => {

@@ -1,18 +1,24 @@
-/** `train` jobs: fit an autoencoder on a stored dataset (its `normal` rows only, when given) and register it. */
+/**
+ * `train` jobs: fit an autoencoder on a stored dataset (its `normal` rows only, when given) and register it; with
+ * `promoteIfBetter`, point `production` at the new version when its validation loss beats the production version's.
+ */
 import { InputError } from '../../shared/contracts/errors.js';
 import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
 import { selectRows, type Table } from '../../shared/data/table.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
 import type { EpochProgress } from '../../shared/ml/train.js';
+import { silentLogger, type Logger } from '../../shared/pipeline/log.js';
 import type { PipelineJob } from '../../shared/pipeline/queues.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
-import type { ModelRegistry, ModelVersionMeta } from '../../shared/store/models.js';
+import { DEFAULT_ALIAS, type ModelRegistry, type ModelVersionMeta } from '../../shared/store/models.js';
 
 export interface TrainDeps {
   datasets: Pick<DatasetStore, 'load'>;
-  models: Pick<ModelRegistry, 'register' | 'registeredBy'>;
+  models: Pick<ModelRegistry, 'register' | 'registeredBy' | 'resolve' | 'meta' | 'promote'>;
   /** The tfjs backend in use, reported in the result. */
   backend: string;
+  /** Where promotion decisions are reported. Default: nowhere. */
+  log?: Logger;
 }
 
 /** Progress a train job reports after every epoch. */
@@ -25,21 +31,62 @@ export interface TrainProgress {
 }
 
 export function createTrainProcessor(deps: TrainDeps): (job: PipelineJob<'train'>) => Promise<JobResult<'train'>> {
+  const log = deps.log ?? silentLogger;
   return async (job) => {
     const p = parsePayload('train', job.data);
-    // A retry of a job whose model was already registered returns that version instead of adding another.
+    // A retry of a job whose model was already registered returns that version instead of adding another (and
+    // decides the promotion again, in case the first attempt stopped between the two).
     const key = `train:${job.id}`;
-    const earlier = await deps.models.registeredBy(p.model, key);
-    if (earlier) return resultOf(earlier, deps.backend);
-    const table = await trainingRows(deps.datasets, p.dataset, p.normal);
-    const model = await Autoencoder.fit(table, p.options, { threshold: p.threshold, onEpoch: (e) => job.updateProgress(progressOf(e)) });
-    try {
-      return resultOf(await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal, key }), deps.backend);
-    } finally {
-      model.dispose();
+    let meta = await deps.models.registeredBy(p.model, key);
+    if (!meta) {
+      const table = await trainingRows(deps.datasets, p.dataset, p.normal);
+      const model = await Autoencoder.fit(table, p.options, { threshold: p.threshold, onEpoch: (e) => job.updateProgress(progressOf(e)) });
+      try {
+        meta = await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal, key });
+      } finally {
+        model.dispose();
+      }
     }
+    const result = resultOf(meta, deps.backend);
+    if (p.promoteIfBetter === true) result.promoted = await promoteIfBetter(deps.models, meta, log);
+    return result;
   };
 }
+
+/** The loss versions are compared on: the validation loss of the kept weights, else the final training loss. */
+export function comparisonLoss(meta: ModelVersionMeta): number {
+  return meta.valLoss ?? meta.finalLoss;
+}
+
+/**
+ * Points `production` at `meta`'s version when there is no production version or when its {@link comparisonLoss}
+ * is lower than the production version's; returns whether production is now this version.
+ */
+export async function promoteIfBetter(models: TrainDeps['models'], meta: ModelVersionMeta, log: Logger = silentLogger): Promise<boolean> {
+  const name = `${meta.model}@${meta.version}`;
+  const loss = comparisonLoss(meta);
+  const current = await models.resolve(meta.model, DEFAULT_ALIAS).catch((error: unknown) => {
+    if (error instanceof InputError) return undefined; // no production version yet (or it was deleted)
+    throw error;
+  });
+  if (current === meta.version) return true;
+  if (current !== undefined) {
+    const production = await models.meta(meta.model, current);
+    const best = comparisonLoss(production);
+    if (!(loss < best)) {
+      log.info(`${name} not promoted: loss ${fmt(loss)} ≥ ${fmt(best)} of ${DEFAULT_ALIAS} version ${current}`);
+      return false;
+    }
+    await models.promote(meta.model, meta.version, DEFAULT_ALIAS);
+    log.info(`${name} promoted to ${DEFAULT_ALIAS}: loss ${fmt(loss)} < ${fmt(best)} of version ${current}`);
+    return true;
+  }
+  await models.promote(meta.model, meta.version, DEFAULT_ALIAS);
+  log.info(`${name} promoted to ${DEFAULT_ALIAS} (loss ${fmt(loss)}; there was no ${DEFAULT_ALIAS} version)`);
+  return true;
+}
+
+const fmt = (x: number) => x.toPrecision(4);
 
 function resultOf(meta: ModelVersionMeta, backend: string): JobResult<'train'> {
   return {

@@ -69,6 +69,7 @@ export const RESULTS = {
   train: z.object({
     model: z.string(), version: z.number().int(), backend: z.string(),
     epochs: z.number().int(), seconds: z.number(), samplesPerSecond: z.number(), finalLoss: z.number(), threshold: z.number(),
+    /** With `promoteIfBetter`: whether `production` now points at this version. */ promoted: z.boolean().optional(),
   }),
   encode: z.object({ ...stage, records: z.number().int(), meanError: z.number() }),
   cluster: z.object({ ...stage, k: z.number().int(), inertia: z.number(), silhouette: z.number(), nmi: z.number().optional(), ari: z.number().optional() }),

@@ -4,7 +4,13 @@
  *
  * Layout (keys from {@link Keyspace}): `model.counter(name)` hands out version numbers (never reused, even after a
  * delete, so results keyed by model and version never mix two models); `model.artifact(name, v)` the artifact bytes;
- * `model.versions(name)` version → metadata JSON; `model.aliases(name)` alias → version; `model.index()` the names.
+ * `model.versions(name)` version → metadata JSON; `model.aliases(name)` alias → version; `model.index()` the names;
+ * `model.aliasHistory(name, alias)` the versions an alias pointed at before (newest first, at most
+ * {@link ALIAS_HISTORY_LENGTH}), for `rollback`.
+ *
+ * Every promotion and rollback is published on `modelEvents()` as a {@link ModelEvent} (JSON), so that a long-running
+ * consumer (e.g. a stream scorer) can switch versions without polling. Pub/sub is fire-and-forget: a listener that
+ * (re)connects should also read the alias once (`resolve(name, alias)`).
  *
  * A version reference is a number, `latest` (the highest existing version) or an alias.
  */
@@ -33,6 +39,8 @@ export interface ModelVersionMeta {
   seconds: number;
   samplesPerSecond: number;
   finalLoss: number;
+  /** Validation loss of the kept weights (absent when trained without a validation split, and on older versions). */
+  valLoss?: number;
   /** sha256 of the training data (equals the dataset's fingerprint when trained on all of it). */
   fingerprint: string;
   /** Artifact size in bytes. */
@@ -40,6 +48,43 @@ export interface ModelVersionMeta {
   /** The label of the rows it was trained on, when trained on normal rows only. */
   normal?: string;
 }
+
+/** What `modelEvents()` carries (JSON) after a promotion or a rollback. */
+export interface ModelEvent {
+  event: 'promote' | 'rollback';
+  model: string;
+  alias: string;
+  /** The version the alias points at now. */
+  version: number;
+  /** The version it pointed at before, null when it had none. */
+  previous: number | null;
+}
+
+/** Versions kept per alias for rollback. */
+export const ALIAS_HISTORY_LENGTH = 20;
+
+// Sets the alias and pushes the version it replaces (when different) onto its history, atomically.
+const PROMOTE_SCRIPT = `
+local prev = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if prev and prev ~= ARGV[2] then
+  redis.call('LPUSH', KEYS[2], prev)
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+end
+return prev or ''`;
+
+// Pops the alias history until a version that still exists and differs from the current one, and points the alias
+// at it. Returns {current or '', new version or ''}.
+const ROLLBACK_SCRIPT = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+while true do
+  local v = redis.call('LPOP', KEYS[2])
+  if not v then return {cur, ''} end
+  if v ~= cur and redis.call('HEXISTS', KEYS[3], v) == 1 then
+    redis.call('HSET', KEYS[1], ARGV[1], v)
+    return {cur, v}
+  end
+end`;
 
 /** The alias `promote` sets by default. */
 export const DEFAULT_ALIAS = 'production';
@@ -68,7 +113,9 @@ export class ModelRegistry {
       model: name, version, dataset: info.dataset, createdAt: model.createdAt, inputWidth: model.inputWidth, codeSize: model.codeSize,
       features: model.features, config: model.config, threshold: model.threshold?.value ?? null,
       epochs: history.epochs.length, seconds: history.seconds, samplesPerSecond: history.samplesPerSecond,
-      finalLoss: history.epochs.at(-1)?.loss ?? 0, fingerprint: model.fingerprint, bytes: artifact.length,
+      finalLoss: history.epochs.at(-1)?.loss ?? 0,
+      ...validationLossOf(history),
+      fingerprint: model.fingerprint, bytes: artifact.length,
       ...(info.normal !== undefined ? { normal: info.normal } : {}),
     };
     await this.redis.set(k.artifact(name, version), artifact);
@@ -144,16 +191,39 @@ export class ModelRegistry {
   }
 
   /**
-   * Points `alias` (default `production`) at the version `version` resolves to, and returns that version.
+   * Points `alias` (default `production`) at the version `version` resolves to, and returns that version. The
+   * version the alias pointed at before (when different) goes onto the alias history (for {@link rollback}), and a
+   * {@link ModelEvent} `promote` is published on `modelEvents()`.
    * InputError (field "alias") for an alias that is not a letter then letters, digits, `_`, `-`, or is `latest`.
    */
   async promote(name: string, version: number | string, alias: string = DEFAULT_ALIAS): Promise<number> {
-    if (!ALIAS_PATTERN.test(alias) || alias === 'latest') {
-      throw new InputError('aliases are a letter then letters, digits, "_" or "-" (and not "latest", which always means the newest version)', { field: 'alias', value: alias });
-    }
+    checkAlias(alias);
     const resolved = await this.resolve(name, version);
-    await this.redis.hset(this.keys.model.aliases(name), alias, String(resolved));
+    const k = this.keys.model;
+    const prev = (await this.redis.eval(PROMOTE_SCRIPT, 2, k.aliases(name), k.aliasHistory(name, alias), alias, String(resolved), ALIAS_HISTORY_LENGTH)) as string;
+    await this.publish({ event: 'promote', model: name, alias, version: resolved, previous: prev === '' ? null : Number(prev) });
     return resolved;
+  }
+
+  /**
+   * Points `alias` (default `production`) back at the version it pointed at before the last promotion (skipping
+   * versions deleted since), publishes a {@link ModelEvent} `rollback`, and returns both versions. InputError when
+   * the alias has no earlier version that still exists.
+   */
+  async rollback(name: string, alias: string = DEFAULT_ALIAS): Promise<{ from: number | null; to: number }> {
+    checkAlias(alias);
+    checkName(name, 'model');
+    const k = this.keys.model;
+    const [cur, to] = (await this.redis.eval(ROLLBACK_SCRIPT, 3, k.aliases(name), k.aliasHistory(name, alias), k.versions(name), alias)) as [string, string];
+    const from = cur === '' ? null : Number(cur);
+    if (to === '') {
+      if ((await this.versionNumbers(name)).length === 0) throw await this.missing(name, undefined);
+      const now = from === null ? `has no alias "${alias}"` : `"${alias}" is version ${from}`;
+      throw new InputError(`model "${name}" has no earlier version of alias "${alias}" to roll back to (${now}; its history is empty)`, { field: 'alias', value: alias });
+    }
+    const event: ModelEvent = { event: 'rollback', model: name, alias, version: Number(to), previous: from };
+    await this.publish(event);
+    return { from, to: event.version };
   }
 
   /**
@@ -172,8 +242,27 @@ export class ModelRegistry {
     else if (stale.length > 0) m.hdel(k.aliases(name), ...stale);
     const replies = await execOrThrow(m);
     const removed = targets.filter((_, i) => replies[2 * i] === 1).length;
-    if (version === undefined) await this.redis.srem(k.index(), name);
+    if (version === undefined) {
+      await this.redis.srem(k.index(), name);
+      const histories = await this.scanKeys(k.aliasHistory(name, '*'));
+      if (histories.length > 0) await this.redis.del(...histories);
+    }
     return removed;
+  }
+
+  private async publish(event: ModelEvent): Promise<void> {
+    await this.redis.publish(this.keys.modelEvents(), JSON.stringify(event));
+  }
+
+  private async scanKeys(pattern: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      found.push(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    return found;
   }
 
   private async versionNumbers(name: string): Promise<number[]> {
@@ -191,4 +280,16 @@ export class ModelRegistry {
     const aliasText = Object.keys(aliases).length > 0 ? `; aliases: ${Object.entries(aliases).map(([a, v]) => `${a}→${v}`).join(', ')}` : '';
     return new InputError(`model "${name}" has no ${asked ?? 'versions'} (versions: ${versions.join(', ')}${aliasText})${hint}`);
   }
+}
+
+function checkAlias(alias: string): void {
+  if (!ALIAS_PATTERN.test(alias) || alias === 'latest') {
+    throw new InputError('aliases are a letter then letters, digits, "_" or "-" (and not "latest", which always means the newest version)', { field: 'alias', value: alias });
+  }
+}
+
+/** The validation loss of the epoch whose weights were kept (the last one unless training stopped early). */
+function validationLossOf(history: Autoencoder['history']): { valLoss?: number } {
+  const kept = history.epochs[history.bestEpoch - 1] ?? history.epochs.at(-1);
+  return kept?.valLoss !== undefined && Number.isFinite(kept.valLoss) ? { valLoss: kept.valLoss } : {};
 }

@@ -1,12 +1,13 @@
-// ModelRegistry on a real redis-server: versions, references, weights round trip, aliases, deletion.
+// ModelRegistry on a real redis-server: versions, references, weights round trip, aliases, deletion, rollback, events.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { keyspace } from '../../shared/contracts/keys.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
 import { initBackend } from '../../shared/ml/backend.js';
-import { ModelRegistry } from '../../shared/store/models.js';
+import { ModelRegistry, type ModelEvent } from '../../shared/store/models.js';
+import { closeRedis } from '../../shared/store/redis.js';
 import { rejectsInput } from '../helpers/assertions.js';
-import { useRedis } from '../helpers/redis.js';
+import { trackedRedis, useRedis } from '../helpers/redis.js';
 import { lowRankMatrix } from '../helpers/synthetic.js';
 
 const fixture = useRedis();
@@ -111,5 +112,69 @@ describe('ModelRegistry', () => {
     await rejectsInput(models.resolve('m', 'latest'), 'model "m" does not exist');
     assert.deepEqual(await fixture.redis().keys(`${fixture.prefix()}:{model:m}:*`), [k.counter('m')]);
     assert.equal((await models.register('m', model, { dataset: 'd' })).version, 4);
+  });
+
+  test('promote 1, 2, 3 → rollback → 2 → rollback → 1 → rollback fails; a subscriber receives every event', async (t) => {
+    const models = registry();
+    const keys = keyspace(fixture.prefix());
+    const subscriber = trackedRedis(fixture.url(), { name: 'model events' });
+    t.after(() => closeRedis(subscriber));
+    const events: ModelEvent[] = [];
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === keys.modelEvents()) events.push(JSON.parse(message) as ModelEvent);
+    });
+    await subscriber.subscribe(keys.modelEvents());
+
+    for (let i = 0; i < 3; i++) await models.register('m', model, { dataset: 'd' });
+    await rejectsInput(models.rollback('m'), 'model "m" has no earlier version of alias "production" to roll back to', 'has no alias "production"');
+    for (const v of [1, 2, 3]) assert.equal(await models.promote('m', v), v);
+    await models.promote('m', 3); // the same version again: nothing new to roll back to
+    assert.deepEqual(await fixture.redis().lrange(keys.model.aliasHistory('m', 'production'), 0, -1), ['2', '1']);
+    assert.deepEqual(await models.rollback('m'), { from: 3, to: 2 });
+    assert.equal(await models.resolve('m', 'production'), 2);
+    assert.deepEqual(await models.rollback('m'), { from: 2, to: 1 });
+    assert.equal(await models.resolve('m', 'production'), 1);
+    await rejectsInput(models.rollback('m'), 'no earlier version of alias "production"', '"production" is version 1');
+    assert.equal(await models.resolve('m', 'production'), 1);
+    await rejectsInput(models.rollback('nope'), 'model "nope" does not exist');
+    await rejectsInput(models.rollback('m', 'latest'), 'field "alias"');
+
+    for (let i = 0; i < 100 && events.length < 6; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(events, [
+      { event: 'promote', model: 'm', alias: 'production', version: 1, previous: null },
+      { event: 'promote', model: 'm', alias: 'production', version: 2, previous: 1 },
+      { event: 'promote', model: 'm', alias: 'production', version: 3, previous: 2 },
+      { event: 'promote', model: 'm', alias: 'production', version: 3, previous: 3 },
+      { event: 'rollback', model: 'm', alias: 'production', version: 2, previous: 3 },
+      { event: 'rollback', model: 'm', alias: 'production', version: 1, previous: 2 },
+    ]);
+  });
+
+  test('rollback skips deleted versions; per-alias histories; at most 20 kept; deleting the model clears them', async () => {
+    const models = registry();
+    const k = keyspace(fixture.prefix()).model;
+    for (let i = 0; i < 4; i++) await models.register('m', model, { dataset: 'd' });
+    for (const v of [1, 2, 3]) await models.promote('m', v);
+    await models.promote('m', 4, 'staging');
+    await models.promote('m', 1, 'staging');
+    await models.delete('m', 2);
+    assert.deepEqual(await models.rollback('m'), { from: 3, to: 1 });
+    assert.deepEqual(await models.rollback('m', 'staging'), { from: 1, to: 4 });
+    // After deleting the production version, rollback brings back the one before it.
+    await models.promote('m', 3);
+    await models.delete('m', 3);
+    await rejectsInput(models.resolve('m', 'production'), 'has no alias "production"');
+    assert.deepEqual(await models.rollback('m'), { from: null, to: 1 });
+    for (let i = 0; i < 30; i++) await models.promote('m', i % 2 === 0 ? 4 : 1);
+    assert.equal(await fixture.redis().llen(k.aliasHistory('m', 'production')), 20);
+    await models.delete('m');
+    assert.deepEqual(await fixture.redis().keys(`${fixture.prefix()}:{model:m}:alias-history:*`), []);
+  });
+
+  test('register records the validation loss of the kept weights', async () => {
+    const meta = await registry().register('m', model, { dataset: 'd' });
+    const kept = model.history.epochs[model.history.bestEpoch - 1];
+    assert.equal(typeof meta.valLoss, 'number');
+    assert.equal(meta.valLoss, kept.valLoss);
   });
 });

@@ -1,0 +1,77 @@
+/**
+ * `schedule` jobs (fired by the job schedulers of shared/pipeline/schedules.ts): submit the scheduled work.
+ * - `retrain`: a `train` job (with `promoteIfBetter` as scheduled) with the model options and the `normal` label of the
+ *   model's latest version, so a retrained version has the same architecture (defaults when the model has no version
+ *   yet). While an earlier retrain of the same schedule is
+ *   still waiting or running, no second one is added (BullMQ deduplication); `submitted` is then the earlier job's id.
+ * - `score`: a two-job flow `detect ← encode` on the dataset with the `production` version; detect reads the version
+ *   encode resolved, so both use the same one even if production moves meanwhile.
+ * Job ids derive from the firing (`<schedule>.<time>`), so a retried schedule job submits nothing twice.
+ */
+import type { FlowProducer } from 'bullmq';
+import { InputError } from '../../shared/contracts/errors.js';
+import type { Keyspace } from '../../shared/contracts/keys.js';
+import { parsePayload, QUEUES, type JobResult, type PayloadInput } from '../../shared/contracts/queues.js';
+import { ModelOptionsSchema, type ModelOptions } from '../../shared/ml/model-config.js';
+import { silentLogger, type Logger } from '../../shared/pipeline/log.js';
+import { DEFAULT_JOB_OPTIONS, type PipelineJob, type PipelineQueue } from '../../shared/pipeline/queues.js';
+import type { ModelRegistry } from '../../shared/store/models.js';
+
+export interface ScheduleDeps {
+  /** Where retrain jobs go. */
+  train: Pick<PipelineQueue<'train'>, 'add'>;
+  /** Adds score flows. */
+  flows: Pick<FlowProducer, 'add'>;
+  /** Where a retrain finds the options of the model's latest version. */
+  models: Pick<ModelRegistry, 'meta'>;
+  keys: Keyspace;
+  log?: Logger;
+}
+
+export function createScheduleProcessor(deps: ScheduleDeps): (job: PipelineJob<'schedule'>) => Promise<JobResult<'schedule'>> {
+  const log = deps.log ?? silentLogger;
+  return async (job) => {
+    const p = parsePayload('schedule', job.data);
+    const jobId = firingId(p.schedule, job);
+    if (p.kind === 'retrain') {
+      const data: PayloadInput<'train'> = {
+        model: p.model, dataset: p.dataset, ...(await latestSettings(deps.models, p.model, log)), ...(p.promoteIfBetter ? { promoteIfBetter: true } : {}),
+      };
+      parsePayload('train', data);
+      const added = await deps.train.add('train', data, { jobId, deduplication: { id: `schedule.${p.schedule}` } });
+      const submitted = added.id ?? jobId;
+      log.info(`schedule ${p.schedule}: ${submitted === jobId ? 'submitted' : 'an earlier retrain is still pending:'} train job ${submitted} (${p.model} on ${p.dataset})`);
+      return { schedule: p.schedule, kind: p.kind, submitted };
+    }
+    const encode: PayloadInput<'encode'> = { model: p.model, version: 'production', dataset: p.dataset };
+    const detect: PayloadInput<'detect'> = { model: p.model, version: 'production', dataset: p.dataset };
+    parsePayload('encode', encode);
+    parsePayload('detect', detect);
+    const queuesOptions = Object.fromEntries(QUEUES.map((q) => [q, { defaultJobOptions: DEFAULT_JOB_OPTIONS }]));
+    await deps.flows.add({
+      name: 'detect', queueName: 'detect', prefix: deps.keys.bullPrefix, data: detect, opts: { jobId },
+      children: [{ name: 'encode', queueName: 'encode', prefix: deps.keys.bullPrefix, data: encode, opts: { jobId, failParentOnFailure: true } }],
+    }, { queuesOptions });
+    log.info(`schedule ${p.schedule}: submitted encode → detect ${jobId} (${p.dataset} with ${p.model}@production)`);
+    return { schedule: p.schedule, kind: p.kind, submitted: jobId };
+  };
+}
+
+/** `<schedule>.<time of the firing>`: scheduler job ids are `repeat:<schedule>:<ms>`, and BullMQ ids may not hold `:`. */
+function firingId(schedule: string, job: PipelineJob<'schedule'>): string {
+  const millis = job.id?.split(':').at(-1);
+  return `${schedule}.${millis !== undefined && /^\d+$/.test(millis) ? millis : String(job.timestamp)}`;
+}
+
+/** The model options and `normal` label the model's latest version was trained with; none for a new model. */
+async function latestSettings(models: ScheduleDeps['models'], model: string, log: Logger): Promise<{ options?: ModelOptions; normal?: string }> {
+  const meta = await models.meta(model, 'latest').catch((error: unknown) => {
+    if (error instanceof InputError) return undefined;
+    throw error;
+  });
+  if (!meta) return {};
+  const options: Record<string, unknown> = Object.fromEntries(Object.entries(meta.config ?? {}).filter(([k]) => k !== 'inputWidth'));
+  const parsed = ModelOptionsSchema.safeParse(options);
+  if (!parsed.success) log.warn(`${model}@${meta.version}: its options are not reusable (${parsed.error.issues[0]?.message}); retraining with the defaults`);
+  return { ...(parsed.success ? { options } : {}), ...(meta.normal !== undefined ? { normal: meta.normal } : {}) };
+}

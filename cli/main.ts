@@ -11,7 +11,9 @@ import { fitCommand } from './commands/fit.js';
 import { jobsCommand } from './commands/jobs.js';
 import { modelsCommand } from './commands/models.js';
 import { runCommand } from './commands/run.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { scoreCommand } from './commands/score.js';
+import { sourceCommand } from './commands/source.js';
 import { upCommand } from './commands/up.js';
 
 /** A command and, for a group such as `dataset`, each of its subcommands: name, usage and options. */
@@ -34,6 +36,8 @@ const program: Command = new Command('latentflow')
   .addCommand(datasetCommand())
   .addCommand(runCommand())
   .addCommand(modelsCommand())
+  .addCommand(scheduleCommand())
+  .addCommand(sourceCommand())
   .addCommand(jobsCommand())
   .addCommand(embeddingsCommand())
   .addCommand(alertsCommand())

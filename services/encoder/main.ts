@@ -1,17 +1,21 @@
-/** The encoder service: takes `encode` jobs. Wiring only; see encode.processor.ts. */
+/** The encoder service: takes `encode` jobs and consumes the source streams. Wiring only; see encode.processor.ts and stream.consumer.ts. */
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
 import { initBackend } from '../../shared/ml/backend.js';
+import { AlertPublisher } from '../../shared/pipeline/alert-publisher.js';
+import { DriftMonitor } from '../../shared/pipeline/drift-monitor.js';
 import { createLogger } from '../../shared/pipeline/log.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
-import { makeWorker } from '../../shared/pipeline/queues.js';
+import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
+import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
 import { closeRedis, createRedis } from '../../shared/store/redis.js';
 import { createEncodeProcessor } from './encode.processor.js';
+import { startStreamConsumer } from './stream.consumer.js';
 
 async function run(): Promise<void> {
   const config = loadConfig();
@@ -21,16 +25,27 @@ async function run(): Promise<void> {
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:encoder` });
   const keys = keyspace(config.prefix);
   const models = new ModelRegistry(redis, keys);
+  const embeddings = new EmbeddingStore(redis, keys);
   const cache = new ModelCache(models);
-  const processor = createEncodeProcessor({ datasets: new DatasetStore(redis, keys), models, embeddings: new EmbeddingStore(redis, keys), cache });
+  const processor = createEncodeProcessor({ datasets: new DatasetStore(redis, keys), models, embeddings, cache });
   const worker = makeWorker('encode', processor, redis, keys, { concurrency: config.concurrency.encoder, log, lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs / 2 });
+  const { url } = config.webhook;
+  const webhookQueue = url !== undefined ? makeQueue('webhook', redis, keys) : undefined;
+  const alerts = new AlertPublisher({
+    alerts: new AlertStore(redis, keys, config.alertsMaxLen), redis, keys, cooldownMs: config.alertCooldownMs,
+    webhooks: webhookQueue && url !== undefined ? { queue: webhookQueue, url } : undefined,
+  });
+  const streams = await startStreamConsumer({
+    redis, keys, models, cache, embeddings, alerts, drift: new DriftMonitor(redis, keys, config.drift), log,
+  });
   onShutdown(async () => {
-    await worker.close();
+    await Promise.all([worker.close(), streams.stop()]);
+    await webhookQueue?.close();
     cache.clear();
     await closeRedis(redis);
   }, { log });
   await worker.waitUntilReady();
-  log.info(`ready: queue encode, concurrency ${config.concurrency.encoder}, prefix ${config.prefix}`);
+  log.info(`ready: queue encode, concurrency ${config.concurrency.encoder}, sources ${streams.active.join(', ') || '(none yet)'}, prefix ${config.prefix}`);
 }
 
 run().catch((error: unknown) => {

@@ -1,0 +1,194 @@
+/**
+ * The stream path end to end: records XADDed to `<prefix>:in:<source>` → one encoder process (consumer group) →
+ * codes + errors in Redis + alerts. Usage:
+ *   npm run bench -- stream-throughput [--rates 1000,5000,0] [--seconds 10] [--count 256] [--anomaly-every 20]
+ *
+ * data/digits.csv.gz (1797×64) rows are sent with distinct ids (`values` as comma-separated numbers, and a `ts`
+ * field with the XADD time in ms); every `--anomaly-every`-th record is multiplied by 20, so it alerts. A small
+ * autoencoder (codeSize 10, 3 epochs, wasm) is trained in-process and promoted to production; its threshold is
+ * set above every normal row's error, so only the injected records alert. For each offered rate (records/s; 0 =
+ * as fast as the producer can pipeline), a fresh source is fed for `--seconds`, paced in 10 ms ticks;
+ * throughput = records ÷ (first XADD → the consumer group has acknowledged everything). Latency = alert arrival on
+ * the alerts pub/sub channel − the record's `ts`, over every alert (same clock: one machine). The encoder runs with
+ * LATENTFLOW_STREAM_COUNT=`--count`, block 100 ms, cool-down and drift off.
+ * Prints the machine, a Markdown table and JSON.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { keyspace, type Keyspace } from '../shared/contracts/keys.js';
+import { readTable } from '../shared/data/read-table.js';
+import { Autoencoder } from '../shared/ml/autoencoder.js';
+import { initBackend } from '../shared/ml/backend.js';
+import { ModelRegistry } from '../shared/store/models.js';
+import { closeRedis, createRedis } from '../shared/store/redis.js';
+import { startRedisServer, type RedisServer } from '../shared/store/redis-server.js';
+import { SourceStore, STREAM_GROUP } from '../shared/store/sources.js';
+import { machine } from './machine.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const MODEL = 'bench';
+
+interface Run {
+  /** Offered records/s (0: unthrottled). */
+  offered: number;
+  records: number;
+  seconds: number;
+  records_per_second: number;
+  alerts: number;
+  /** XADD → alert on the pub/sub channel, ms. */
+  latency_ms: { n: number; p50: number; p99: number; max: number };
+}
+
+interface EncoderProcess { child: ChildProcess; stop(): Promise<void> }
+
+async function startEncoder(env: Record<string, string>): Promise<EncoderProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/encoder/main.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-20_000);
+      if (stderr.includes('ready:')) resolve();
+    });
+    child.once('exit', (code, signal) => reject(new Error(`encoder exited (${code ?? signal}) before it was ready:\n${stderr}`)));
+  });
+  return {
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Nearest-rank percentile. */
+function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+async function groupDone(redis: Redis, key: string, total: number): Promise<boolean> {
+  const groups = (await redis.call('XINFO', ['GROUPS', key]).catch(() => [])) as unknown[][];
+  const g = groups.find((x) => x[1] === STREAM_GROUP);
+  if (!g) return false;
+  const f: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < g.length; i += 2) f[String(g[i])] = g[i + 1];
+  return Number(f['entries-read']) >= total && Number(f.pending) === 0 && Number(f.lag) === 0;
+}
+
+async function measure(o: {
+  redis: Redis; subscriber: Redis; keys: Keyspace; rows: string[]; anomalous: string[]; rate: number; seconds: number; anomalyEvery: number;
+}): Promise<Run> {
+  const source = `bench-${o.rate}-${randomBytes(2).toString('hex')}`;
+  await new SourceStore(o.redis, o.keys).add(source, { model: MODEL });
+  const key = o.keys.stream.input(source);
+  await sleep(1500); // the encoder picks up new sources within its refresh interval (1 s here)
+  const latencies: number[] = [];
+  let alerts = 0;
+  const onMessage = (_channel: string, message: string) => {
+    const alert = JSON.parse(message) as { source: string; record: string; kind?: string };
+    if (alert.source !== source || alert.kind === 'drift') return;
+    alerts++;
+    latencies.push(Date.now() - Number(alert.record.split(':')[1]));
+  };
+  o.subscriber.on('message', onMessage);
+  const total = o.rate > 0 ? Math.round(o.rate * o.seconds) : 20_000 * o.seconds;
+  const start = Date.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = o.rate > 0 ? Math.min(total, Math.floor(((Date.now() - start) / 1000) * o.rate)) : Math.min(total, sent + 2000);
+    if (due > sent) {
+      const p = o.redis.pipeline();
+      const now = Date.now();
+      for (; sent < due; sent++) {
+        const anomalous = sent % o.anomalyEvery === o.anomalyEvery - 1;
+        const row = anomalous ? o.anomalous[sent % o.anomalous.length] : o.rows[sent % o.rows.length];
+        // The record id carries the XADD time, so the alert (which names the record) gives the latency.
+        p.xadd(key, 'MAXLEN', '~', '1000000', '*', 'id', `${sent}:${now}`, 'values', row, 'ts', String(now));
+      }
+      await p.exec();
+    }
+    if (o.rate > 0) await sleep(10);
+  }
+  while (!(await groupDone(o.redis, key, total))) await sleep(20);
+  const seconds = (Date.now() - start) / 1000;
+  await sleep(200);
+  o.subscriber.off('message', onMessage);
+  return {
+    offered: o.rate, records: total, seconds, records_per_second: total / seconds, alerts,
+    latency_ms: { n: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) },
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rates: { type: 'string', default: '1000,5000,0' }, seconds: { type: 'string', default: '10' },
+      count: { type: 'string', default: '256' }, 'anomaly-every': { type: 'string', default: '20' },
+    },
+  });
+  const rates = values.rates.split(',').map((r) => Number(r.trim()));
+  const seconds = Number(values.seconds);
+  const anomalyEvery = Number(values['anomaly-every']);
+  if (rates.some((r) => !Number.isFinite(r) || r < 0) || !(seconds > 0) || !(anomalyEvery >= 2)) throw new Error('bad --rates, --seconds or --anomaly-every');
+
+  await initBackend('wasm', () => {});
+  const digits = await readTable(`${root}data/digits.csv.gz`, { idColumn: 'id', labelColumn: 'label' });
+  const model = await Autoencoder.fit(digits, { codeSize: 10, epochs: 3 });
+  const { errors } = model.score(digits);
+  model.threshold = { method: { method: 'quantile', q: 0.99 }, value: Math.max(...errors) * 1.5, rows: digits.rows };
+  const w = digits.width;
+  const row = (i: number, factor: number) => Array.from(digits.values.subarray(i * w, (i + 1) * w), (v) => v * factor).join(',');
+  const rows = Array.from({ length: digits.rows }, (_, i) => row(i, 1));
+  const anomalous = Array.from({ length: 50 }, (_, i) => row(i, 20));
+
+  let server: RedisServer | undefined;
+  let encoder: EncoderProcess | undefined;
+  const connections: Redis[] = [];
+  try {
+    server = await startRedisServer();
+    const prefix = `bench_${randomBytes(4).toString('hex')}`;
+    const keys = keyspace(prefix);
+    const redis = createRedis(server.url, { name: 'bench' });
+    const subscriber = createRedis(server.url, { name: 'bench:alerts' });
+    connections.push(redis, subscriber);
+    const registry = new ModelRegistry(redis, keys);
+    const { version } = await registry.register(MODEL, model, { dataset: 'digits' });
+    await registry.promote(MODEL, version);
+    await subscriber.subscribe(keys.alertsChannel());
+    encoder = await startEncoder({
+      REDIS_URL: server.url, LATENTFLOW_PREFIX: prefix, LATENTFLOW_BACKEND: 'wasm', LATENTFLOW_STREAM_COUNT: values.count,
+      LATENTFLOW_STREAM_BLOCK_MS: '100', LATENTFLOW_STREAM_REFRESH_MS: '1000', LATENTFLOW_ALERT_COOLDOWN_MS: '0', LATENTFLOW_DRIFT_FACTOR: '1e12',
+    });
+    const runs: Run[] = [];
+    for (const rate of rates) {
+      const r = await measure({ redis, subscriber, keys, rows, anomalous, rate, seconds, anomalyEvery });
+      process.stderr.write(`offered ${rate || 'max'}: ${Math.round(r.records_per_second)} records/s, alert latency p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms\n`);
+      runs.push(r);
+    }
+    console.log(`\nStream path, one encoder process (wasm), digits 64 features, codeSize 10, COUNT ${values.count}, 1 alert per ${anomalyEvery} records, ${seconds} s per rate — ${machine()}\n`);
+    console.log('| offered records/s | records | achieved records/s | alerts | XADD→alert p50 (ms) | p99 (ms) | max (ms) |\n|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of runs) {
+      console.log(`| ${r.offered || 'unthrottled'} | ${r.records} | ${Math.round(r.records_per_second)} | ${r.alerts} | ${r.latency_ms.p50} | ${r.latency_ms.p99} | ${r.latency_ms.max} |`);
+    }
+    console.log(`\n${JSON.stringify({ machine: machine(), count: Number(values.count), seconds, anomaly_every: anomalyEvery, runs })}`);
+  } finally {
+    model.dispose();
+    await encoder?.stop();
+    await Promise.all(connections.map((c) => closeRedis(c)));
+    await server?.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+/**
+ * The encoder's stream path: consumes every configured source (shared/stream) next to the `encode` worker. Wiring
+ * only: alerts go through the AlertPublisher (cool-down, pub/sub, webhooks), drift through the DriftMonitor.
+ */
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import type { Keyspace } from '../../shared/contracts/keys.js';
+import type { AlertPublisher } from '../../shared/pipeline/alert-publisher.js';
+import type { DriftMonitor } from '../../shared/pipeline/drift-monitor.js';
+import type { Logger } from '../../shared/pipeline/log.js';
+import type { ModelCache } from '../../shared/pipeline/model-cache.js';
+import type { EmbeddingStore } from '../../shared/store/embeddings.js';
+import type { ModelRegistry } from '../../shared/store/models.js';
+import { StreamIngest } from '../../shared/stream/ingest.js';
+import { loadStreamOptions } from '../../shared/stream/options.js';
+import { ProductionVersions } from '../../shared/stream/versions.js';
+
+export interface StreamConsumerDeps {
+  redis: Redis;
+  keys: Keyspace;
+  models: Pick<ModelRegistry, 'resolve'>;
+  cache: ModelCache;
+  embeddings: Pick<EmbeddingStore, 'begin' | 'status' | 'writeBatch'>;
+  alerts: AlertPublisher;
+  drift?: DriftMonitor;
+  log: Logger;
+}
+
+/** Starts consuming; the returned ingest's `stop()` finishes the batches in flight. */
+export async function startStreamConsumer(deps: StreamConsumerDeps, env: NodeJS.ProcessEnv = process.env): Promise<StreamIngest> {
+  const options = loadStreamOptions(env);
+  const { drift } = deps;
+  const ingest = new StreamIngest({
+    redis: deps.redis,
+    keys: deps.keys,
+    versions: new ProductionVersions(deps.models, options.refreshMs),
+    cache: deps.cache,
+    embeddings: deps.embeddings,
+    publish: (alerts, once) => deps.alerts.publish(alerts, once === undefined ? {} : { once }),
+    ...(drift ? { drift: (source, model, version, errors, baseline) => drift.observe(source, model, version, errors, baseline) } : {}),
+    log: deps.log,
+    consumer: `${hostname()}:${process.pid}`,
+    options,
+  });
+  await ingest.start();
+  deps.log.info(`streams: group encoders, count ${options.count}, block ${options.blockMs} ms, claim after ${options.claimMs} ms, refresh every ${options.refreshMs} ms`);
+  return ingest;
+}

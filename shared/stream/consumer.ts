@@ -1,0 +1,287 @@
+/**
+ * One source's consumer loop: XREADGROUP (group `encoders`, this process's consumer name) → parse → score with the
+ * source's `production` model → write codes and errors → publish alerts → XACK. Malformed entries go to the
+ * source's dead-letter stream with the reason and are acknowledged at once, without stopping the good ones.
+ *
+ * Effects are idempotent, so an entry delivered twice (after a crash, or taken over by XAUTOCLAIM) changes nothing:
+ * codes and errors are keyed by record id; alerts are published once per record and scope
+ * `<model>@<version>:stream.<source>`. An entry is acknowledged only after its results are written. A batch is
+ * scored entirely with the version resolved when it starts.
+ *
+ * Known limits: a malformed entry whose consumer dies between the dead-letter XADD and the XACK is dead-lettered
+ * twice (its `entry` field, the original id, tells them apart); a record taken over after such a crash across a
+ * promotion may get codes under both versions (each stored under the version that produced it).
+ */
+import type { Redis } from 'ioredis';
+import { driftBaseline, type DriftBaseline } from '../analytics/drift.js';
+import type { Keyspace } from '../contracts/keys.js';
+import { streamDataset } from '../contracts/keys.js';
+import type { Autoencoder } from '../ml/autoencoder.js';
+import type { Logger } from '../pipeline/log.js';
+import type { ModelCache } from '../pipeline/model-cache.js';
+import { severityOf, type Alert } from '../store/alerts.js';
+import type { EmbeddingStore, EmbeddingTarget } from '../store/embeddings.js';
+import { STREAM_GROUP, type SourceConfig } from '../store/sources.js';
+import { execOrThrow } from '../store/util.js';
+import { parseEntry, type StreamRecord } from './entries.js';
+import type { StreamOptions } from './options.js';
+import type { ProductionVersions } from './versions.js';
+
+/** A stream entry as XREADGROUP / XAUTOCLAIM return it; `fields` is null for an entry deleted meanwhile. */
+export type RawEntry = [id: string, fields: string[] | null];
+
+/** Publishes alerts, once per record within `once` when given (AlertPublisher.publish or AlertStore.publish). */
+export type AlertSink = (alerts: Alert[], once?: string) => Promise<unknown>;
+
+/** DriftMonitor.observe: a `drift` alert to publish when the source starts drifting. */
+export type DriftObserver = (source: string, model: string, version: number, errors: ArrayLike<number>, baseline: DriftBaseline) => Promise<Alert | undefined>;
+
+export interface ConsumerDeps {
+  /** Commands (never blocked). */
+  redis: Redis;
+  keys: Keyspace;
+  versions: ProductionVersions;
+  cache: ModelCache;
+  embeddings: Pick<EmbeddingStore, 'begin' | 'status' | 'writeBatch'>;
+  publish: AlertSink;
+  /** Rolling drift per source against the model's validation loss; none: no drift alerts. */
+  drift?: DriftObserver;
+  log: Logger;
+  /** This process's consumer name in the group, e.g. `<host>:<pid>`. */
+  consumer: string;
+  options: StreamOptions;
+}
+
+/** What one batch did (for logs and tests). */
+export interface BatchOutcome {
+  scored: number;
+  dead: number;
+  alerts: number;
+  version?: number;
+}
+
+const TOP_FEATURES = 3;
+/** First wait after a failed batch (e.g. no production version yet, Redis unreachable), doubled up to MAX_RETRY_MS. */
+const RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
+
+export class SourceConsumer {
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private blocking: Redis | undefined;
+  private blockingId: number | undefined;
+  private lastReclaim = 0;
+  private retryOwn = false;
+  private failures = 0;
+  private groupReady = false;
+  private readonly begun = new Set<string>();
+  private lastVersion: number | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(readonly source: string, public config: SourceConfig, private readonly deps: ConsumerDeps) {}
+
+  private get key(): string {
+    return this.deps.keys.stream.input(this.source);
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.blocking = this.deps.redis.duplicate({ connectionName: `${this.deps.keys.prefix}:stream:${this.source}` });
+    this.loop = this.run();
+  }
+
+  /** Stops reading; the batch in flight is finished and acknowledged first. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    if (this.blockingId !== undefined) await this.deps.redis.call('CLIENT', ['UNBLOCK', String(this.blockingId)]).catch(() => undefined);
+    await this.loop;
+    this.blocking?.disconnect();
+  }
+
+  private async run(): Promise<void> {
+    const { log } = this.deps;
+    while (!this.stopping) {
+      try {
+        if (this.blockingId === undefined) this.blockingId = Number(await this.blocking!.call('CLIENT', ['ID']));
+        await this.ensureGroup();
+        if (Date.now() - this.lastReclaim >= reclaimEvery(this.deps.options.claimMs)) await this.reclaim();
+        if (this.stopping) break;
+        const entries = await this.read(this.retryOwn ? '0' : '>');
+        if (this.retryOwn && entries.length === 0) this.retryOwn = false;
+        if (entries.length > 0) await this.handle(entries);
+        this.failures = 0;
+      } catch (error) {
+        if (this.stopping) break;
+        const message = error instanceof Error ? error.message : String(error);
+        if (/NOGROUP/.test(message)) this.groupReady = false;
+        const wait = Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** this.failures++);
+        log.warn(`source ${this.source}: ${message} (retrying in ${wait / 1000} s; unacknowledged entries are kept and retried)`);
+        this.retryOwn = true;
+        this.blockingId = undefined;
+        await this.sleep(wait);
+      }
+    }
+  }
+
+  /** Creates the group at the start of the stream (MKSTREAM); an existing group is fine. */
+  private async ensureGroup(): Promise<void> {
+    if (this.groupReady) return;
+    try {
+      await this.deps.redis.call('XGROUP', ['CREATE', this.key, STREAM_GROUP, '0', 'MKSTREAM']);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
+    }
+    this.groupReady = true;
+  }
+
+  private async read(from: '>' | '0'): Promise<RawEntry[]> {
+    const { count, blockMs } = this.deps.options;
+    const block = from === '>' ? ['BLOCK', String(blockMs)] : [];
+    const reply = await this.blocking!.call('XREADGROUP', ['GROUP', STREAM_GROUP, this.deps.consumer, 'COUNT', String(count), ...block, 'STREAMS', this.key, from]);
+    return entriesOf(reply);
+  }
+
+  /** Takes over entries idle longer than the claim time (their consumer died) and processes them like new ones. */
+  private async reclaim(): Promise<void> {
+    this.lastReclaim = Date.now();
+    const { claimMs, count } = this.deps.options;
+    let cursor = '0-0';
+    do {
+      const reply = (await this.deps.redis.call('XAUTOCLAIM', [this.key, STREAM_GROUP, this.deps.consumer, String(claimMs), cursor, 'COUNT', String(count)])) as unknown[];
+      cursor = String(reply[0]);
+      const entries = (reply[1] ?? []) as RawEntry[];
+      if (entries.length > 0) {
+        this.deps.log.info(`source ${this.source}: took over ${entries.length} entries idle for over ${claimMs} ms`);
+        await this.handle(entries);
+      }
+    } while (cursor !== '0-0' && !this.stopping);
+  }
+
+  /** Scores one batch and acknowledges it (malformed entries: dead-lettered and acknowledged). */
+  async handle(entries: RawEntry[]): Promise<BatchOutcome> {
+    const { versions, cache } = this.deps;
+    const gone = entries.filter(([, f]) => f === null).map(([id]) => id);
+    if (gone.length > 0) await this.ack(gone);
+    const live = entries.filter((e): e is [string, string[]] => e[1] !== null);
+    if (live.length === 0) return { scored: 0, dead: 0, alerts: 0 };
+    const name = this.config.model;
+    const version = await versions.get(name);
+    if (this.lastVersion !== version) {
+      this.deps.log.info(`source ${this.source}: scoring with ${name}@${version} (production)`);
+      this.lastVersion = version;
+    }
+    return cache.use(name, version, (model) => this.score(live, model, { model: name, version, dataset: streamDataset(this.source) }));
+  }
+
+  private async score(entries: [string, string[]][], model: Autoencoder, target: EmbeddingTarget): Promise<BatchOutcome> {
+    const good: { entry: string; record: StreamRecord }[] = [];
+    const bad: { entry: string; reason: string; fields: string[] }[] = [];
+    for (const [entry, fields] of entries) {
+      const parsed = parseEntry(fields, model.features);
+      if (parsed.ok) good.push({ entry, record: parsed.record });
+      else bad.push({ entry, reason: parsed.reason, fields });
+    }
+    if (bad.length > 0) await this.deadLetter(bad);
+    if (good.length === 0) return { scored: 0, dead: bad.length, alerts: 0, version: target.version };
+
+    const width = model.inputWidth;
+    const values = new Float32Array(good.length * width);
+    good.forEach(({ record }, i) => values.set(record.values, i * width));
+    const ids = good.map((g) => g.record.id);
+    const matrix = { values, rows: good.length, width, ids, features: model.features, source: `stream ${this.source}` };
+    const codes = model.encode(matrix);
+    const { errors, cellErrors } = model.score(matrix, { cells: true });
+    await this.ensureBegun(target, model.codeSize);
+    await this.deps.embeddings.writeBatch(target, ids, codes, errors);
+
+    const threshold = model.threshold?.value;
+    const alerts: Alert[] = [];
+    if (threshold !== undefined && Number.isFinite(threshold)) {
+      const at = new Date().toISOString();
+      for (let i = 0; i < good.length; i++) {
+        if (!(errors[i] > threshold)) continue;
+        alerts.push({
+          source: this.source, record: ids[i], score: errors[i], threshold, severity: severityOf(errors[i], threshold),
+          model: target.model, version: target.version, features: model.topFeatures(cellErrors!.subarray(i * width, (i + 1) * width), TOP_FEATURES),
+          at, kind: 'anomaly',
+        });
+      }
+      if (alerts.length > 0) await this.deps.publish(alerts, `${target.model}@${target.version}:${target.dataset}`);
+    }
+    await this.observeDrift(model, target, errors);
+    await this.ack(good.map((g) => g.entry));
+    return { scored: good.length, dead: bad.length, alerts: alerts.length, version: target.version };
+  }
+
+  /**
+   * Feeds the batch's errors to the drift monitor (baseline: `driftBaseline`, the kept epoch's validation loss). Advisory: a failure
+   * is logged and does not hold the batch back. An entry delivered twice is counted twice.
+   */
+  private async observeDrift(model: Autoencoder, target: EmbeddingTarget, errors: Float32Array): Promise<void> {
+    if (!this.deps.drift) return;
+    const h = model.history;
+    const baseline = driftBaseline({ valLoss: h.epochs[h.bestEpoch - 1]?.valLoss, finalLoss: h.epochs.at(-1)?.loss, threshold: model.threshold?.value });
+    if (baseline === undefined) return;
+    try {
+      const alert = await this.deps.drift(this.source, target.model, target.version, errors, baseline);
+      if (alert) await this.deps.publish([alert]);
+    } catch (error) {
+      this.deps.log.warn(`source ${this.source}: drift check failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** XADD to the dead-letter stream (`reason`, `entry`, then the original fields), then XACK. */
+  private async deadLetter(bad: { entry: string; reason: string; fields: string[] }[]): Promise<void> {
+    const p = this.deps.redis.pipeline();
+    const dlq = this.deps.keys.stream.dlq(this.source);
+    for (const b of bad) p.xadd(dlq, 'MAXLEN', '~', String(this.config.maxLen), '*', 'reason', b.reason, 'entry', b.entry, ...b.fields);
+    await execOrThrow(p);
+    this.deps.log.warn(`source ${this.source}: ${bad.length} malformed entries dead-lettered, e.g. ${bad[0].entry}: ${bad[0].reason}`);
+    await this.ack(bad.map((b) => b.entry));
+  }
+
+  private async ack(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.deps.redis.xack(this.key, STREAM_GROUP, ...ids);
+  }
+
+  /**
+   * EmbeddingStore.writeBatch needs `begin` (it records the code size); a stream never completes, so its embedding
+   * set is begun once with `records` 0 and stays `writing` (`written` counts the codes). Begun only when missing, so
+   * nothing stored is reset.
+   */
+  private async ensureBegun(t: EmbeddingTarget, codeSize: number): Promise<void> {
+    const id = `${t.model}@${t.version}`;
+    if (this.begun.has(id)) return;
+    const status = await this.deps.embeddings.status(t);
+    if (status.state === 'missing' || status.codeSize !== codeSize) await this.deps.embeddings.begin(t, 0, codeSize);
+    this.begun.add(id);
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+  }
+}
+
+/** How often to look for abandoned entries: half the claim time, between 100 ms and 5 s. */
+function reclaimEvery(claimMs: number): number {
+  return Math.max(100, Math.min(claimMs / 2, 5000));
+}
+
+/**
+ * The entries of an XREADGROUP reply on one stream: RESP2 `[[key, entries]]`, or RESP3's map as ioredis flattens it
+ * (`[key, entries]`); null (timeout) gives none.
+ */
+export function entriesOf(reply: unknown): RawEntry[] {
+  if (!Array.isArray(reply) || reply.length === 0) return [];
+  const first: unknown = reply[0];
+  if (Array.isArray(first)) return (first[1] ?? []) as RawEntry[];
+  return (reply[1] ?? []) as RawEntry[];
+}

@@ -19,6 +19,10 @@
  * | LATENTFLOW_WEBHOOK_TIMEOUT_MS | 5000 | time a webhook receiver has to answer; a timeout is retried like a 5xx |
  * | LATENTFLOW_ALERT_COOLDOWN_MS | 60000 | per-entity alert cool-down window (later alerts of the entity inside it are suppressed and counted); 0 = off |
  * | LATENTFLOW_DRIFT_WINDOW | 500 | span of the rolling mean of reconstruction error per source (EMA, alpha = 2 / (window + 1)); no drift signal before this many errors |
+ * | LATENTFLOW_STREAM_COUNT | 256 | entries per XREADGROUP: the largest batch a source consumer scores at once |
+ * | LATENTFLOW_STREAM_BLOCK_MS | 1000 | how long one XREADGROUP waits (a batch is whatever arrived, up to the count) |
+ * | LATENTFLOW_STREAM_CLAIM_MS | 30000 | entries delivered but unacknowledged this long (their consumer died) are taken over with XAUTOCLAIM; keep it well above one batch's time |
+ * | LATENTFLOW_STREAM_REFRESH_MS | 5000 | how often the sources hash and each `production` alias are re-read (promotions also arrive at once as events) |
  * | LATENTFLOW_DRIFT_FACTOR | 2 | a source drifts when its rolling mean error exceeds factor × the model's baseline error (recovers below (1 + factor) / 2 × baseline) |
  */
 import path from 'node:path';
@@ -46,6 +50,10 @@ const EnvSchema = z.object({
   LATENTFLOW_ALERT_COOLDOWN_MS: z.coerce.number().int().min(0).default(60_000),
   LATENTFLOW_DRIFT_WINDOW: z.coerce.number().int().min(1).default(500),
   LATENTFLOW_DRIFT_FACTOR: z.coerce.number().min(1).default(2),
+  LATENTFLOW_STREAM_COUNT: z.coerce.number().int().min(1).max(65_536).default(256),
+  LATENTFLOW_STREAM_BLOCK_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
+  LATENTFLOW_STREAM_CLAIM_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
+  LATENTFLOW_STREAM_REFRESH_MS: z.coerce.number().int().min(50).max(3_600_000).default(5000),
 });
 
 /** Variables whose values never appear in an error message. */
@@ -71,6 +79,18 @@ export interface Config {
   alertCooldownMs: number;
   /** Drift detection: EMA span and factor over the baseline error. */
   drift: { window: number; factor: number };
+  /** Source stream consumers (encoder). */
+  stream: StreamOptions;
+}
+
+export interface StreamOptions {
+  /** Largest batch (XREADGROUP COUNT). */
+  count: number;
+  blockMs: number;
+  /** Idle time after which another consumer's pending entries are claimed. */
+  claimMs: number;
+  /** Re-read period of the sources hash and production aliases. */
+  refreshMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -98,5 +118,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhook: { url: e.LATENTFLOW_WEBHOOK_URL, secret: e.LATENTFLOW_WEBHOOK_SECRET, timeoutMs: e.LATENTFLOW_WEBHOOK_TIMEOUT_MS },
     alertCooldownMs: e.LATENTFLOW_ALERT_COOLDOWN_MS,
     drift: { window: e.LATENTFLOW_DRIFT_WINDOW, factor: e.LATENTFLOW_DRIFT_FACTOR },
+    stream: {
+      count: e.LATENTFLOW_STREAM_COUNT, blockMs: e.LATENTFLOW_STREAM_BLOCK_MS,
+      claimMs: e.LATENTFLOW_STREAM_CLAIM_MS, refreshMs: e.LATENTFLOW_STREAM_REFRESH_MS,
+    },
   };
 }

@@ -37,7 +37,7 @@ async function run(): Promise<void> {
   });
   const streams = await startStreamConsumer({
     redis, keys, models, cache, embeddings, alerts, drift: new DriftMonitor(redis, keys, config.drift), log,
-  });
+  }, config.stream);
   onShutdown(async () => {
     await Promise.all([worker.close(), streams.stop()]);
     await webhookQueue?.close();

@@ -10,9 +10,9 @@ import type { DriftMonitor } from '../../shared/pipeline/drift-monitor.js';
 import type { Logger } from '../../shared/pipeline/log.js';
 import type { ModelCache } from '../../shared/pipeline/model-cache.js';
 import type { EmbeddingStore } from '../../shared/store/embeddings.js';
+import type { StreamOptions } from '../../shared/config.js';
 import type { ModelRegistry } from '../../shared/store/models.js';
 import { StreamIngest } from '../../shared/stream/ingest.js';
-import { loadStreamOptions } from '../../shared/stream/options.js';
 import { ProductionVersions } from '../../shared/stream/versions.js';
 
 export interface StreamConsumerDeps {
@@ -27,8 +27,7 @@ export interface StreamConsumerDeps {
 }
 
 /** Starts consuming; the returned ingest's `stop()` finishes the batches in flight. */
-export async function startStreamConsumer(deps: StreamConsumerDeps, env: NodeJS.ProcessEnv = process.env): Promise<StreamIngest> {
-  const options = loadStreamOptions(env);
+export async function startStreamConsumer(deps: StreamConsumerDeps, options: StreamOptions): Promise<StreamIngest> {
   const { drift } = deps;
   const ingest = new StreamIngest({
     redis: deps.redis,

@@ -24,7 +24,7 @@ import type { EmbeddingStore, EmbeddingTarget } from '../store/embeddings.js';
 import { STREAM_GROUP, type SourceConfig } from '../store/sources.js';
 import { execOrThrow } from '../store/util.js';
 import { parseEntry, type StreamRecord } from './entries.js';
-import type { StreamOptions } from './options.js';
+import type { StreamOptions } from '../config.js';
 import type { ProductionVersions } from './versions.js';
 
 /** A stream entry as XREADGROUP / XAUTOCLAIM return it; `fields` is null for an entry deleted meanwhile. */

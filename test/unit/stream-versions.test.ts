@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { entriesOf } from '../../shared/stream/consumer.js';
-import { loadStreamOptions } from '../../shared/stream/options.js';
+import { loadConfig } from '../../shared/config.js';
 import { ProductionVersions } from '../../shared/stream/versions.js';
 
 function registry(initial: number) {
@@ -45,9 +45,9 @@ test('invalidate (a model event) drops the cached version at once, and a resolut
 });
 
 test('stream settings from the environment, with defaults; a bad value names the variable', () => {
-  assert.deepEqual(loadStreamOptions({}), { count: 256, blockMs: 1000, claimMs: 30_000, refreshMs: 5000 });
-  assert.deepEqual(loadStreamOptions({ LATENTFLOW_STREAM_COUNT: '10', LATENTFLOW_STREAM_CLAIM_MS: '500' }).claimMs, 500);
-  assert.throws(() => loadStreamOptions({ LATENTFLOW_STREAM_CLAIM_MS: 'soon' }), (e: unknown) => e instanceof ConfigError && /LATENTFLOW_STREAM_CLAIM_MS="soon"/.test(e.message));
+  assert.deepEqual(loadConfig({}).stream, { count: 256, blockMs: 1000, claimMs: 30_000, refreshMs: 5000 });
+  assert.deepEqual(loadConfig({ LATENTFLOW_STREAM_COUNT: '10', LATENTFLOW_STREAM_CLAIM_MS: '500' }).stream.claimMs, 500);
+  assert.throws(() => loadConfig({ LATENTFLOW_STREAM_CLAIM_MS: 'soon' }), (e: unknown) => e instanceof ConfigError && /LATENTFLOW_STREAM_CLAIM_MS="soon"/.test(e.message));
 });
 
 test('XREADGROUP replies in RESP2 and RESP3 shapes, and a timeout', () => {

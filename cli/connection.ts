@@ -2,18 +2,17 @@
  * From the configuration to a Redis connection and the keyspace, for the commands that talk to the pipeline.
  * Commands that need an existing Redis fail clearly when REDIS_URL is unset; `up` and `demo` start a private one.
  */
-import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../shared/config.js';
 import { ConfigError } from '../shared/contracts/errors.js';
 import { keyspace, type Keyspace } from '../shared/contracts/keys.js';
-import { closeRedis, createRedis } from '../shared/store/redis.js';
+import { closeRedis, createRedis, type RedisClient } from '../shared/store/redis.js';
 import { startRedisServer } from '../shared/store/redis-server.js';
 
 export const NO_REDIS_URL = 'REDIS_URL is not set (run `latentflow up` to start a private Redis, or set REDIS_URL)';
 
 export interface Connection {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keyspace;
 }
 
@@ -28,7 +27,7 @@ export function redactUrl(url: string): string {
   }
 }
 
-async function reachable(redis: Redis, url: string, timeoutMs: number): Promise<void> {
+async function reachable(redis: RedisClient, url: string, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let last: Error | undefined;
   // ioredis reports connection errors as events; keep the last one for the message instead of printing each.
@@ -51,7 +50,7 @@ async function reachable(redis: Redis, url: string, timeoutMs: number): Promise<
 export async function connect(options: { bullmq?: boolean; name?: string; config?: Config } = {}): Promise<Connection> {
   const config = options.config ?? loadConfig();
   if (config.redisUrl === undefined) throw new ConfigError(NO_REDIS_URL);
-  const redis = createRedis(config.redisUrl, { bullmq: options.bullmq ?? true, name: options.name ?? 'latentflow-cli' });
+  const redis = createRedis(config.redisUrl, { bullmq: options.bullmq ?? true, name: options.name ?? 'latentflow-cli', cluster: config.redisCluster });
   try {
     await reachable(redis, config.redisUrl, 5000);
   } catch (error) {

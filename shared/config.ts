@@ -5,6 +5,7 @@
  * | variable | default | meaning |
  * |---|---|---|
  * | REDIS_URL | (unset) | redis:// or rediss:// URL, with user and password if needed; unset: `up` and `demo` start a private redis-server |
+ * | REDIS_CLUSTER | false | true: REDIS_URL names one node (any) of a Redis Cluster; the others are discovered from it (user, password and TLS of the URL apply to all; database 0 only) |
  * | LATENTFLOW_PREFIX | lf | prefix of every Redis key (BullMQ's is `{prefix}:bull`) |
  * | LATENTFLOW_DATA_DIR | ./data | folder that job payloads and `dataset import --from-data-dir` may read files from |
  * | LATENTFLOW_BACKEND | auto | TensorFlow.js backend: auto (tensorflow, else wasm, else cpu), tensorflow, wasm, cpu |
@@ -35,6 +36,7 @@ const count = (fallback: number) => z.coerce.number().int().min(1).max(1024).def
 
 const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').pipe(z.url()).optional(),
+  REDIS_CLUSTER: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   LATENTFLOW_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, "_" and "-" only (up to 32)').default('lf'),
   LATENTFLOW_DATA_DIR: z.string().default('data'),
   LATENTFLOW_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
@@ -64,6 +66,8 @@ type Env = z.output<typeof EnvSchema>;
 export interface Config {
   /** Undefined when REDIS_URL is unset. */
   redisUrl: string | undefined;
+  /** REDIS_URL is a seed node of a Redis Cluster. */
+  redisCluster: boolean;
   prefix: string;
   /** Absolute path. */
   dataDir: string;
@@ -103,11 +107,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`${name}=${shown}: ${issue.message}`);
   }
   const e = parsed.data;
+  if (e.REDIS_CLUSTER && e.REDIS_URL === undefined) {
+    throw new ConfigError('REDIS_CLUSTER=true needs REDIS_URL (the URL of one node of the cluster)');
+  }
   if (e.LATENTFLOW_WEBHOOK_URL !== undefined && e.LATENTFLOW_WEBHOOK_SECRET === undefined) {
     throw new ConfigError('LATENTFLOW_WEBHOOK_SECRET is required when LATENTFLOW_WEBHOOK_URL is set (webhooks are always signed)');
   }
   return {
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER,
     prefix: e.LATENTFLOW_PREFIX,
     dataDir: path.resolve(e.LATENTFLOW_DATA_DIR),
     backend: e.LATENTFLOW_BACKEND,

@@ -27,7 +27,7 @@ async function run(): Promise<void> {
   const log = createLogger('downstream', config.logLevel);
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the downstream service takes its jobs from Redis');
   await initBackend(config.backend, (m) => log.info(m));
-  const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:downstream` });
+  const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:downstream`, cluster: config.redisCluster });
   const keys = keyspace(config.prefix);
   const datasets = new DatasetStore(redis, keys);
   const models = new ModelRegistry(redis, keys);

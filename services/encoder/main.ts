@@ -22,7 +22,7 @@ async function run(): Promise<void> {
   const log = createLogger('encoder', config.logLevel);
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the encoder takes its jobs from Redis');
   await initBackend(config.backend, (m) => log.info(m));
-  const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:encoder` });
+  const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:encoder`, cluster: config.redisCluster });
   const keys = keyspace(config.prefix);
   const models = new ModelRegistry(redis, keys);
   const embeddings = new EmbeddingStore(redis, keys);

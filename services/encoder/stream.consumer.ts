@@ -3,20 +3,20 @@
  * only: alerts go through the AlertPublisher (cool-down, pub/sub, webhooks), drift through the DriftMonitor.
  */
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import type { Keyspace } from '../../shared/contracts/keys.js';
 import type { AlertPublisher } from '../../shared/pipeline/alert-publisher.js';
 import type { DriftMonitor } from '../../shared/pipeline/drift-monitor.js';
 import type { Logger } from '../../shared/pipeline/log.js';
 import type { ModelCache } from '../../shared/pipeline/model-cache.js';
 import type { EmbeddingStore } from '../../shared/store/embeddings.js';
+import type { RedisClient } from '../../shared/store/redis.js';
 import type { StreamOptions } from '../../shared/config.js';
 import type { ModelRegistry } from '../../shared/store/models.js';
 import { StreamIngest } from '../../shared/stream/ingest.js';
 import { ProductionVersions } from '../../shared/stream/versions.js';
 
 export interface StreamConsumerDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keyspace;
   models: Pick<ModelRegistry, 'resolve'>;
   cache: ModelCache;

@@ -18,7 +18,7 @@ async function run(): Promise<void> {
   const log = createLogger('trainer', config.logLevel);
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the trainer takes its jobs from Redis');
   const backend = await initBackend(config.backend, (m) => log.info(m));
-  const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:trainer` });
+  const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:trainer`, cluster: config.redisCluster });
   const keys = keyspace(config.prefix);
   const models = new ModelRegistry(redis, keys);
   const processor = createTrainProcessor({ datasets: new DatasetStore(redis, keys), models, backend: backend.name, log });

@@ -7,10 +7,10 @@
  * `keys.alertCooldown(source, entity)`. The first alert of an entity passes and starts a window of `cooldownMs`;
  * later ones inside the window are suppressed and counted on that key (its value), which expires with the window.
  */
-import type { Redis } from 'ioredis';
 import type { JobsOptions } from 'bullmq';
 import type { Keyspace } from '../contracts/keys.js';
 import { alertJson, type Alert, type AlertStore } from '../store/alerts.js';
+import { scanKeys, type RedisClient } from '../store/redis.js';
 import type { PipelineQueue } from './queues.js';
 
 /** Tries per webhook delivery (the first included). */
@@ -21,7 +21,7 @@ export const WEBHOOK_BACKOFF_MS = 1000;
 export interface AlertPublisherOptions {
   alerts: AlertStore;
   /** Used to read the cool-down keys (SCAN). */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keyspace;
   /** Cool-down window per entity in ms; 0 turns the cool-down off. */
   cooldownMs: number;
@@ -92,20 +92,14 @@ export class AlertPublisher {
 
   /**
    * Entities of `source` currently cooling down → alerts suppressed in their window so far (0 when none yet). Reads
-   * with SCAN over the source's cool-down keys (one hash-tagged slot).
+   * with SCAN over the source's cool-down keys (one hash-tagged slot; every master of a cluster is scanned).
    */
   async suppressed(source: string): Promise<Record<string, number>> {
     const { redis, keys } = this.options;
     const prefix = keys.alertCooldown(source, '');
-    const found = new Set<string>();
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${globEscape(prefix)}*`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of batch) found.add(key);
-    } while (cursor !== '0');
-    if (found.size === 0) return {};
-    const names = [...found];
+    // On a cluster, SCAN runs on every master; the keys found share one slot, so one MGET reads them.
+    const names = await scanKeys(redis, `${globEscape(prefix)}*`);
+    if (names.length === 0) return {};
     const values = await redis.mget(...names);
     const result: Record<string, number> = {};
     names.forEach((key, i) => {

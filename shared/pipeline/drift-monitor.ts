@@ -7,8 +7,8 @@
  * exactly one of them sees drifting turn on. The state restarts when the source's model or version changes (errors
  * of two models are not comparable).
  */
-import type { Redis } from 'ioredis';
 import type { Keyspace } from '../contracts/keys.js';
+import type { RedisClient } from '../store/redis.js';
 import { rollingDrift, type DriftBaseline, type DriftOptions, type DriftState } from '../analytics/drift.js';
 import { severityOf, type Alert } from '../store/alerts.js';
 
@@ -25,7 +25,7 @@ return 1`;
 const MAX_TRIES = 50;
 
 export class DriftMonitor {
-  constructor(private readonly redis: Redis, private readonly keys: Keyspace, private readonly options: DriftOptions) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: Keyspace, private readonly options: DriftOptions) {}
 
   /**
    * Adds `errors` (reconstruction errors of records of `source` scored by `model@version`) to the source's rolling

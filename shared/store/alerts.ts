@@ -6,9 +6,8 @@
  * object: `{"id": <stream entry id>, source, record, score, threshold, severity, model, version, features, at, kind}`
  * (fire-and-forget: a listener that was not subscribed misses it; the stream keeps it).
  */
-import type { Redis } from 'ioredis';
 import type { Keyspace } from '../contracts/keys.js';
-import { closeRedis } from './redis.js';
+import { closeRedis, duplicateRedis, type RedisClient } from './redis.js';
 import { execOrThrow } from './util.js';
 
 /** One anomalous record. */
@@ -97,7 +96,7 @@ const BLOCK_MS = 5000;
 
 export class AlertStore {
   /** `maxLen`: approximate cap of the stream (XADD MAXLEN ~, so Redis trims whole nodes: it may hold somewhat more). */
-  constructor(private readonly redis: Redis, private readonly keys: Keyspace, private readonly maxLen = 100_000) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: Keyspace, private readonly maxLen = 100_000) {}
 
   /**
    * Appends alerts (one pipelined script call each, XADD capped at ~maxLen) and returns the entry ids of those appended, in order;
@@ -161,7 +160,7 @@ export class AlertStore {
     if (signal.aborted) return;
     const key = this.keys.alerts();
     let last = options.after === undefined || options.after === '$' ? await this.lastId() : options.after;
-    const connection = this.redis.duplicate();
+    const connection = duplicateRedis(this.redis);
     const onAbort = () => connection.disconnect();
     signal.addEventListener('abort', onAbort, { once: true });
     try {

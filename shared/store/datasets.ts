@@ -8,9 +8,9 @@
  * whose fields are the {@link DatasetMeta} fields, each JSON-encoded; `dataset.index()` the set of names.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { InputError, LatentflowError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
+import type { RedisClient } from './redis.js';
 import { checkMatrix } from '../ml/matrix.js';
 import type { Table } from '../data/table.js';
 import { copyFloat32, float32ToBuffer } from './binary.js';
@@ -47,7 +47,7 @@ const MAX_DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
 const PROBE = 64;
 
 export class DatasetStore {
-  constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: Keyspace) {}
 
   /**
    * Stores a table as chunks of `chunkRows` binary Float32 rows (little-endian bytes), with ids and labels as JSON per
@@ -124,10 +124,9 @@ export class DatasetStore {
   async list(): Promise<DatasetMeta[]> {
     const names = (await this.redis.smembers(this.keys.dataset.index())).sort(compareIds);
     if (names.length === 0) return [];
-    const p = this.redis.pipeline();
-    for (const name of names) p.hgetall(this.keys.dataset.meta(name));
-    const replies = await execOrThrow(p);
-    return replies.map((r) => r as Record<string, string>).filter((f) => Object.keys(f).length > 0).map(parseMeta);
+    // One command per dataset, not one pipeline: each dataset's keys live in their own cluster slot.
+    const replies = await Promise.all(names.map((name) => this.redis.hgetall(this.keys.dataset.meta(name))));
+    return replies.filter((f) => Object.keys(f).length > 0).map(parseMeta);
   }
 
   /** Removes a dataset (meta first, so it disappears at once). False when there was none. */

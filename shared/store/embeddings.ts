@@ -9,9 +9,9 @@
  *
  * Every write is idempotent per record id, so an encode job that is retried simply writes the same ids again.
  */
-import type { Redis } from 'ioredis';
 import { InputError, LatentflowError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
+import type { RedisClient } from './redis.js';
 import { copyFloat32, float32ToBuffer } from './binary.js';
 import { compareIds, execOrThrow, FIELDS_PER_COMMAND, slices } from './util.js';
 
@@ -40,7 +40,7 @@ export interface EmbeddingStatus {
 export type AssignmentKind = 'clusters' | 'predictions';
 
 export class EmbeddingStore {
-  constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: Keyspace) {}
 
   /**
    * Marks the set as being written for `records` records of `codeSize` values. Codes already written are kept (a

@@ -14,9 +14,9 @@
  *
  * A version reference is a number, `latest` (the highest existing version) or an alias.
  */
-import type { Redis } from 'ioredis';
 import { InputError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
+import { scanKeys, type RedisClient } from './redis.js';
 import { Autoencoder } from '../ml/autoencoder.js';
 import { checkName, compareIds, execOrThrow } from './util.js';
 
@@ -92,7 +92,7 @@ export const DEFAULT_ALIAS = 'production';
 export const ALIAS_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 export class ModelRegistry {
-  constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: Keyspace) {}
 
   /**
    * Registers `model` as a new version of `name` (version = INCR of the counter). The artifact is written first,
@@ -180,9 +180,8 @@ export class ModelRegistry {
     const k = this.keys.model;
     const names = (await this.redis.smembers(k.index())).sort(compareIds);
     if (names.length === 0) return [];
-    const p = this.redis.pipeline();
-    for (const name of names) p.hgetall(k.versions(name)).hgetall(k.aliases(name));
-    const replies = (await execOrThrow(p)) as Record<string, string>[];
+    // One pipeline per model, not one for all: each model's keys live in their own cluster slot.
+    const replies = (await Promise.all(names.map((name) => execOrThrow(this.redis.pipeline().hgetall(k.versions(name)).hgetall(k.aliases(name)))))).flat() as Record<string, string>[];
     return names.map((name, i) => ({
       name,
       versions: Object.values(replies[2 * i]).map((json) => JSON.parse(json) as ModelVersionMeta).sort((a, b) => a.version - b.version),
@@ -244,7 +243,7 @@ export class ModelRegistry {
     const removed = targets.filter((_, i) => replies[2 * i] === 1).length;
     if (version === undefined) {
       await this.redis.srem(k.index(), name);
-      const histories = await this.scanKeys(k.aliasHistory(name, '*'));
+      const histories = await scanKeys(this.redis, k.aliasHistory(name, '*'));
       if (histories.length > 0) await this.redis.del(...histories);
     }
     return removed;
@@ -252,17 +251,6 @@ export class ModelRegistry {
 
   private async publish(event: ModelEvent): Promise<void> {
     await this.redis.publish(this.keys.modelEvents(), JSON.stringify(event));
-  }
-
-  private async scanKeys(pattern: string): Promise<string[]> {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      found.push(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    return found;
   }
 
   private async versionNumbers(name: string): Promise<number[]> {

@@ -1,8 +1,16 @@
 /**
  * Redis connections, made one way everywhere: `createRedis(url)` for stores and the CLI, `createRedis(url, { bullmq:
- * true })` for BullMQ queues and workers, `closeRedis` to end either.
+ * true })` for BullMQ queues and workers, `createRedis(url, { cluster: true })` for a Redis Cluster (REDIS_CLUSTER),
+ * `closeRedis` to end any of them.
+ *
+ * Cluster notes: every key latentflow writes carries a hash tag (keys.ts), so each multi-key command, MULTI and Lua
+ * script touches one slot; pipelines that span entities are avoided in the stores (ioredis Cluster refuses a
+ * pipeline whose keys live on different nodes); SCAN goes to every master ({@link scanKeys}).
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+
+/** A standalone connection or a Redis Cluster client: the same command API (stores accept either). */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectionOptions {
   /**
@@ -18,28 +26,99 @@ export interface RedisConnectionOptions {
   name?: string;
 }
 
+/** {@link RedisConnectionOptions} and the kind of server. */
+export interface CreateRedisOptions extends RedisConnectionOptions {
+  /**
+   * The URL names one node (any) of a Redis Cluster: an ioredis `Cluster` is returned, seeded with the URL's host and
+   * port; it discovers the other nodes itself (CLUSTER SLOTS). User, password and TLS (`rediss://`) of the URL apply to
+   * every node; a database number other than 0 is refused (a cluster has only database 0). Default false.
+   */
+  cluster?: boolean;
+}
+
 /**
  * A connected ioredis client for a `redis://` or `rediss://` URL (`rediss://user:password@host:6380/0`: user,
  * password and database number are read from the URL; `rediss` turns on TLS with Node's default verification).
  * Connects at once (`lazyConnect: false`) and waits for the server to finish loading before running commands
- * (`enableReadyCheck`).
+ * (`enableReadyCheck`; on a cluster, until CLUSTER INFO reports `cluster_state:ok`).
  */
-export function createRedis(url: string, options: RedisConnectionOptions = {}): Redis {
+export function createRedis(url: string, options: RedisConnectionOptions & { cluster: true }): Cluster;
+export function createRedis(url: string, options?: RedisConnectionOptions & { cluster?: false }): Redis;
+export function createRedis(url: string, options?: CreateRedisOptions): RedisClient;
+export function createRedis(url: string, options: CreateRedisOptions = {}): RedisClient {
+  const tls = /^rediss:\/\//i.test(url);
   const redisOptions: RedisOptions = {
     enableReadyCheck: true,
     lazyConnect: false,
     ...(options.bullmq ? { maxRetriesPerRequest: null } : {}),
     ...(options.name !== undefined ? { connectionName: options.name } : {}),
-    ...(/^rediss:\/\//i.test(url) ? { tls: {} } : {}),
+    ...(tls ? { tls: {} } : {}),
   };
-  return new Redis(url, redisOptions);
+  if (options.cluster !== true) return new Redis(url, redisOptions);
+  return new Cluster([seedOf(url)], clusterOptions(url, redisOptions, tls));
+}
+
+function seedOf(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port === '' ? 6379 : Number(u.port) };
+}
+
+function clusterOptions(url: string, redisOptions: RedisOptions, tls: boolean): ClusterOptions {
+  const u = new URL(url);
+  const db = u.pathname.replace(/^\//, '');
+  if (db !== '' && db !== '0') throw new Error(`a Redis Cluster has only database 0, and the URL names database ${db}`);
+  const username = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  return {
+    enableReadyCheck: true,
+    lazyConnect: false,
+    // Never give up reconnecting (as a standalone connection does); BullMQ needs commands to wait, not fail.
+    clusterRetryStrategy: (times) => Math.min(100 + times * 200, 2000),
+    // With TLS the certificate names the host: keep the hostnames the cluster announces unresolved.
+    ...(tls ? { dnsLookup: (address: string, callback: (error: Error | null, address: string) => void) => callback(null, address) } : {}),
+    redisOptions: {
+      ...redisOptions,
+      ...(username !== '' ? { username } : {}),
+      ...(password !== '' ? { password } : {}),
+    },
+  };
+}
+
+/** A new connection like `r` (same nodes and options), named `name` when given. */
+export function duplicateRedis(r: RedisClient, name?: string): RedisClient {
+  if (r instanceof Cluster) {
+    return r.duplicate([], name === undefined ? {} : { redisOptions: { ...r.options.redisOptions, connectionName: name } });
+  }
+  return r.duplicate(name === undefined ? {} : { connectionName: name });
+}
+
+/** True for a Redis Cluster client. */
+export function isCluster(r: RedisClient): r is Cluster {
+  return r instanceof Cluster;
+}
+
+/**
+ * Every key matching `pattern` (SCAN MATCH … COUNT 1000): on a cluster, on every master node, since each holds its
+ * own slots.
+ */
+export async function scanKeys(r: RedisClient, pattern: string): Promise<string[]> {
+  const found = new Set<string>();
+  for (const node of r instanceof Cluster ? r.nodes('master') : [r]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      for (const key of keys) found.add(key);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return [...found];
 }
 
 /**
  * Ends a connection: QUIT when it is ready (pending replies are delivered first), else (connecting, reconnecting,
  * or QUIT failing or taking over 2 s) a plain disconnect. Resolves once the connection has ended; idempotent.
  */
-export async function closeRedis(r: Redis): Promise<void> {
+export async function closeRedis(r: RedisClient): Promise<void> {
   const isEnded = () => (r.status as string) === 'end';
   if (isEnded()) return;
   const ended = new Promise<void>((resolve) => r.once('end', () => resolve()));
@@ -58,7 +137,7 @@ export async function closeRedis(r: Redis): Promise<void> {
  * the status stays `reconnecting` and queued commands never settle (redis/ioredis#1247, fix pending in #2169).
  * This does what ioredis's close handler does for a manual close.
  */
-function forceEnd(r: Redis): void {
+function forceEnd(r: RedisClient): void {
   const internal = r as unknown as { flushQueue?: (error: Error) => void; setStatus?: (status: string) => void };
   if ((r.status as string) === 'end' || typeof internal.flushQueue !== 'function' || typeof internal.setStatus !== 'function') return;
   internal.setStatus('end');

@@ -8,10 +8,10 @@
  * whether they were scored or not, so `maxLen` must exceed the largest backlog expected while encoders are down.
  * The encoder caps the source's dead-letter stream with the same `maxLen`.
  */
-import type { Redis } from 'ioredis';
 import { InputError } from '../contracts/errors.js';
 import { NAME_PATTERN, type Keyspace } from '../contracts/keys.js';
-import { checkName, compareIds, execOrThrow } from './util.js';
+import type { RedisClient } from './redis.js';
+import { checkName, compareIds } from './util.js';
 
 /** The consumer group every encoder joins on every source stream. */
 export const STREAM_GROUP = 'encoders';
@@ -42,7 +42,7 @@ export interface SourceStats {
 }
 
 export class SourceStore {
-  constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: Keyspace) {}
 
   /** Adds or replaces a source. InputError naming the field for a bad name, model or maxLen. */
   async add(source: string, options: { model: string; maxLen?: number }): Promise<SourceInfo> {
@@ -75,19 +75,16 @@ export class SourceStore {
    * input and dead-letter streams are kept unless `purge` is set.
    */
   async remove(source: string, options: { purge?: boolean } = {}): Promise<boolean> {
-    const m = this.redis.multi();
-    m.hdel(this.keys.sources(), source);
-    if (options.purge === true) m.del(this.keys.stream.input(source), this.keys.stream.dlq(source));
-    const [removed] = await execOrThrow(m);
+    // Separate commands: the sources hash and the two streams live in different cluster slots.
+    const removed = await this.redis.hdel(this.keys.sources(), source);
+    if (options.purge === true) await Promise.all([this.redis.del(this.keys.stream.input(source)), this.redis.del(this.keys.stream.dlq(source))]);
     return removed === 1;
   }
 
   /** Lengths and consumer-group state of a source's streams. */
   async stats(source: string): Promise<SourceStats> {
     const input = this.keys.stream.input(source);
-    const p = this.redis.pipeline();
-    p.xlen(input).xlen(this.keys.stream.dlq(source)).exists(input);
-    const [length, dlq, exists] = (await execOrThrow(p)) as [number, number, number];
+    const [length, dlq, exists] = await Promise.all([this.redis.xlen(input), this.redis.xlen(this.keys.stream.dlq(source)), this.redis.exists(input)]);
     const groups: SourceStats['groups'] = [];
     if (exists === 1) {
       const reply = (await this.redis.call('XINFO', ['GROUPS', input])) as unknown[];

@@ -1,5 +1,5 @@
 /** Small helpers shared by the stores. */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { InputError } from '../contracts/errors.js';
 import { NAME_PATTERN } from '../contracts/keys.js';
 
@@ -22,7 +22,7 @@ export function checkName(name: string, what: 'dataset' | 'model', field = 'name
 }
 
 /** Runs a pipeline or MULTI and returns its replies, throwing the first command error. */
-export async function execOrThrow(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+export async function execOrThrow(p: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
   const results = (await p.exec()) ?? [];
   return results.map(([error, reply]) => {
     if (error) throw error;

@@ -12,7 +12,6 @@
  * twice (its `entry` field, the original id, tells them apart); a record taken over after such a crash across a
  * promotion may get codes under both versions (each stored under the version that produced it).
  */
-import type { Redis } from 'ioredis';
 import { driftBaseline, type DriftBaseline } from '../analytics/drift.js';
 import type { Keyspace } from '../contracts/keys.js';
 import { streamDataset } from '../contracts/keys.js';
@@ -21,6 +20,7 @@ import type { Logger } from '../pipeline/log.js';
 import type { ModelCache } from '../pipeline/model-cache.js';
 import { severityOf, type Alert } from '../store/alerts.js';
 import type { EmbeddingStore, EmbeddingTarget } from '../store/embeddings.js';
+import { duplicateRedis, isCluster, type RedisClient } from '../store/redis.js';
 import { STREAM_GROUP, type SourceConfig } from '../store/sources.js';
 import { execOrThrow } from '../store/util.js';
 import { parseEntry, type StreamRecord } from './entries.js';
@@ -38,7 +38,7 @@ export type DriftObserver = (source: string, model: string, version: number, err
 
 export interface ConsumerDeps {
   /** Commands (never blocked). */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keyspace;
   versions: ProductionVersions;
   cache: ModelCache;
@@ -68,7 +68,7 @@ const MAX_RETRY_MS = 30_000;
 export class SourceConsumer {
   private stopping = false;
   private loop: Promise<void> | undefined;
-  private blocking: Redis | undefined;
+  private blocking: RedisClient | undefined;
   private blockingId: number | undefined;
   private lastReclaim = 0;
   private retryOwn = false;
@@ -86,7 +86,7 @@ export class SourceConsumer {
 
   start(): void {
     if (this.loop) return;
-    this.blocking = this.deps.redis.duplicate({ connectionName: `${this.deps.keys.prefix}:stream:${this.source}` });
+    this.blocking = duplicateRedis(this.deps.redis, `${this.deps.keys.prefix}:stream:${this.source}`);
     this.loop = this.run();
   }
 
@@ -103,7 +103,8 @@ export class SourceConsumer {
     const { log } = this.deps;
     while (!this.stopping) {
       try {
-        if (this.blockingId === undefined) this.blockingId = Number(await this.blocking!.call('CLIENT', ['ID']));
+        // CLIENT ID / UNBLOCK name one node's connection; on a cluster, stop waits for the block to time out instead.
+        if (this.blockingId === undefined && !isCluster(this.blocking!)) this.blockingId = Number(await this.blocking!.call('CLIENT', ['ID']));
         await this.ensureGroup();
         if (Date.now() - this.lastReclaim >= reclaimEvery(this.deps.options.claimMs)) await this.reclaim();
         if (this.stopping) break;

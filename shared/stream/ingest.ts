@@ -3,7 +3,7 @@
  * `refreshMs`, so `latentflow source add|remove` takes effect without a restart), and a subscription to the model
  * events channel that drops a model's cached `production` version as soon as it is promoted or rolled back.
  */
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisClient } from '../store/redis.js';
 import { SourceStore } from '../store/sources.js';
 import { SourceConsumer, type ConsumerDeps } from './consumer.js';
 import type { ProductionVersions } from './versions.js';
@@ -13,7 +13,7 @@ export type IngestDeps = Omit<ConsumerDeps, 'versions'> & { versions: Production
 export class StreamIngest {
   private readonly consumers = new Map<string, SourceConsumer>();
   private readonly sources: SourceStore;
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -25,7 +25,7 @@ export class StreamIngest {
   /** Subscribes to model events, starts a consumer per source, and re-reads the sources periodically. */
   async start(): Promise<void> {
     const channel = this.deps.keys.modelEvents();
-    this.subscriber = this.deps.redis.duplicate({ connectionName: `${this.deps.keys.prefix}:stream:events` });
+    this.subscriber = duplicateRedis(this.deps.redis, `${this.deps.keys.prefix}:stream:events`);
     this.subscriber.on('message', (ch: string, message: string) => {
       if (ch === channel) this.onModelEvent(message);
     });

@@ -3,13 +3,12 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { keyspace } from '../../shared/contracts/keys.js';
-import type { QueueName } from '../../shared/contracts/queues.js';
 import { readTable } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { AlertPublisher } from '../../shared/pipeline/alert-publisher.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
-import { makeQueue, makeWorker, type PipelineQueue } from '../../shared/pipeline/queues.js';
+import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
 import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
@@ -20,6 +19,7 @@ import { createEncodeProcessor } from '../../services/encoder/encode.processor.j
 import { createTrainProcessor } from '../../services/trainer/train.processor.js';
 import { projectPath } from '../helpers/cli.js';
 import { trackedRedis, useRedis } from '../helpers/redis.js';
+import { settled } from '../helpers/jobs.js';
 
 const fixture = useRedis();
 let wine: Table;
@@ -28,17 +28,6 @@ before(async () => {
   await initBackend('wasm', () => {});
   wine = await readTable(projectPath('data/wine.csv'), { idColumn: 'id', labelColumn: 'label' });
 });
-
-async function settled<Q extends QueueName>(queue: PipelineQueue<Q>, id: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await queue.getJobState(id);
-    const job = state === 'completed' || state === 'failed' ? await queue.getJob(id) : undefined;
-    if (job) return { job, state };
-    if (Date.now() > deadline) throw new Error(`${queue.name} job ${id} still ${state} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('detect publishes through the AlertPublisher: stream, webhook jobs keyed by alert id, once per scope', async (t) => {
   const keys = keyspace(fixture.prefix());

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { LatentflowError } from '../shared/contracts/errors.js';
 import { alertsCommand } from './commands/alerts.js';
+import { autorecCommand } from './commands/autorec.js';
 import { datasetCommand } from './commands/dataset.js';
 import { demoCommand } from './commands/demo.js';
 import { embeddingsCommand } from './commands/embeddings.js';
@@ -33,6 +34,7 @@ const program: Command = new Command('latentflow')
   .addCommand(encodeCommand())
   .addCommand(scoreCommand())
   .addCommand(evaluateCommand())
+  .addCommand(autorecCommand())
   .addCommand(datasetCommand())
   .addCommand(runCommand())
   .addCommand(modelsCommand())

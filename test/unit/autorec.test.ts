@@ -1,0 +1,133 @@
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { splitRatings, RatingsBuilder } from '../../shared/data/ratings.js';
+import { AutoRec, globalMeanRmse, resolveAutoRecConfig } from '../../shared/ml/autorec.js';
+import { currentTensorCount, initBackend } from '../../shared/ml/backend.js';
+import { ConfigError, InputError } from '../../shared/contracts/errors.js';
+import { syntheticRatings } from '../helpers/ratings.js';
+
+const NOISE = 0.3;
+// Best measured settings for the 1,000 × 500 synthetic matrix (λ over 10–100, hidden 20–500, lr, batch, epochs).
+const FAST = { lambda: 30, learningRate: 0.003, hidden: 100, epochs: 100, batchSize: 32, seed: 0 };
+
+before(async () => {
+  await initBackend('wasm', () => {});
+});
+
+describe('autorec config', () => {
+  test('paper defaults and validation naming the option', () => {
+    const c = resolveAutoRecConfig();
+    assert.equal(c.variant, 'item');
+    assert.equal(c.hidden, 500);
+    assert.throws(() => resolveAutoRecConfig({ hidden: 0 }), (e: unknown) => e instanceof ConfigError && /hidden/.test(e.message));
+    assert.throws(() => resolveAutoRecConfig({ lambda: -1 }), /lambda/);
+    assert.throws(() => resolveAutoRecConfig({ variant: 'both' as never }), /variant/);
+    assert.throws(() => resolveAutoRecConfig({ bogus: 1 } as never), /bogus/);
+  });
+});
+
+describe('I-AutoRec on a synthetic low-rank matrix (1,000 users × 500 items, rank 5, 5% observed, σ = 0.3)', () => {
+  const all = syntheticRatings({ noise: NOISE });
+  const { train, test: held } = splitRatings(all, 0.1, 0);
+  let model: AutoRec;
+
+  test('test RMSE well below the global-mean baseline', async () => {
+    const tensorsBefore = currentTensorCount();
+    const losses: number[] = [];
+    model = await AutoRec.fit(train, FAST, { onEpoch: (p) => { losses.push(p.loss); } });
+    assert.equal(losses.length, FAST.epochs);
+    assert.ok(losses.at(-1)! < losses[0] / 2, `loss ${losses[0]} → ${losses.at(-1)}`);
+    const rmse = model.rmse(held);
+    const baseline = globalMeanRmse(train, held);
+    // MEASURED (wasm, seed 0): rmse ≈ 0.75, baseline ≈ 0.96, σ = 0.3. At 5% observed each item has only ~45 training
+    // ratings and the network only 450 item vectors to learn from, so it stays at about 2.5σ; the 20% case below
+    // shows it reaching about 1.3σ when the data allows.
+    assert.ok(rmse < 0.82 * baseline, `rmse ${rmse} vs baseline ${baseline}`);
+    assert.ok(rmse < 2.7 * NOISE, `rmse ${rmse} vs noise ${NOISE}`);
+    // Training and prediction leave only the model's four variables behind.
+    assert.equal(currentTensorCount(), tensorsBefore + 4);
+  });
+
+  test('predictions are clipped to the rating range; unseen users and items get the documented fallback', () => {
+    const p = model.predictIndices(held.entries.user, held.entries.item);
+    for (const x of p) assert.ok(x >= all.min && x <= all.max);
+    const mean = train.entries.rating.reduce((s, r) => s + r, 0) / train.entries.rating.length;
+    assert.ok(Math.abs(model.predict('nobody', 'nothing') - mean) < 1e-4);
+    let s = 0;
+    let n = 0;
+    for (let k = 0; k < train.entries.item.length; k++) if (train.entries.item[k] === 0) { s += train.entries.rating[k]; n++; }
+    assert.ok(Math.abs(model.predict('nobody', all.items[0]) - s / n) < 1e-4);
+  });
+
+  test('recommend returns N items the user has not rated, by predicted rating', () => {
+    const user = all.users[3];
+    const seen = new Set<string>();
+    for (let k = 0; k < train.entries.user.length; k++) if (train.entries.user[k] === 3) seen.add(all.items[train.entries.item[k]]);
+    assert.ok(seen.size > 0);
+    const top = model.recommend(user, 10);
+    assert.equal(top.length, 10);
+    for (const { item } of top) assert.ok(!seen.has(item), `${item} was rated`);
+    assert.equal(new Set(top.map((t) => t.item)).size, 10);
+    for (let k = 1; k < top.length; k++) assert.ok(top[k - 1].rating >= top[k].rating);
+    for (const t of top) assert.ok(Math.abs(model.predict(user, t.item) - t.rating) < 1e-5);
+    const withSeen = model.recommend(user, 500, { excludeSeen: false });
+    assert.equal(withSeen.length, 500);
+  });
+
+  test('save/load round trip gives identical predictions; dispose frees the variables', () => {
+    const tensors = currentTensorCount();
+    const bytes = model.save();
+    const loaded = AutoRec.load(bytes, 'mem.lfm');
+    try {
+      assert.deepEqual(loaded.predictIndices(held.entries.user, held.entries.item), model.predictIndices(held.entries.user, held.entries.item));
+      assert.deepEqual(loaded.recommend(all.users[5], 5), model.recommend(all.users[5], 5));
+      assert.deepEqual(loaded.config, model.config);
+    } finally {
+      loaded.dispose();
+    }
+    model.dispose();
+    assert.equal(currentTensorCount(), tensors - 4);
+    assert.throws(() => model.predict('u1', 'i1'), /dispose/);
+  });
+
+  test('load rejects other artifacts', () => {
+    assert.throws(() => AutoRec.load(Buffer.from('nope')), (e: unknown) => e instanceof InputError && /LFM1/.test(e.message));
+  });
+});
+
+describe('I-AutoRec on a denser synthetic matrix (20% observed)', () => {
+  test('reaches close to the noise level when each item has ~200 ratings', async () => {
+    const all = syntheticRatings({ noise: NOISE, observed: 0.2 });
+    const { train, test: held } = splitRatings(all, 0.1, 0);
+    const model = await AutoRec.fit(train, FAST);
+    try {
+      const rmse = model.rmse(held);
+      // MEASURED (wasm, seed 0): rmse ≈ 0.39 = 1.3σ, baseline ≈ 0.96.
+      assert.ok(rmse < 1.5 * NOISE, `rmse ${rmse} vs noise ${NOISE}`);
+      assert.ok(rmse < 0.5 * globalMeanRmse(train, held));
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('U-AutoRec', () => {
+  test('trains on user vectors and predicts within range', async () => {
+    const all = syntheticRatings({ users: 200, items: 100, observed: 0.1, seed: 2 });
+    const { train, test: held } = splitRatings(all, 0.1, 1);
+    const tensors = currentTensorCount();
+    const model = await AutoRec.fit(train, { variant: 'user', hidden: 32, lambda: 10, learningRate: 0.003, epochs: 20 });
+    try {
+      const rmse = model.rmse(held);
+      assert.ok(Number.isFinite(rmse) && rmse < 1.5 * globalMeanRmse(train, held), `rmse ${rmse}`);
+      assert.equal(model.recommend(all.users[0], 5).length, 5);
+    } finally {
+      model.dispose();
+    }
+    assert.equal(currentTensorCount(), tensors);
+  });
+
+  test('rejects empty training data', async () => {
+    await assert.rejects(AutoRec.fit(new RatingsBuilder().build()), InputError);
+  });
+});

@@ -35,9 +35,8 @@ export function createEncodeProcessor(deps: EncodeDeps): (job: PipelineJob<'enco
         const table = align(chunk.table);
         for (let start = 0; start < table.rows; start += p.batchSize) {
           const batch = sliceRows(table, start, Math.min(table.rows, start + p.batchSize));
-          const codes = model.encode(batch);
-          const { errors } = model.score(batch);
-          await deps.embeddings.writeBatch(target, batch.ids, codes, errors);
+          const { codes, errors } = model.score(batch, { codes: true });
+          await deps.embeddings.writeBatch(target, batch.ids, codes!, errors);
           for (const e of errors) errorSum += e;
           records += batch.rows;
           await job.updateProgress({ records, total: meta.rows } satisfies EncodeProgress);

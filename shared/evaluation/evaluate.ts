@@ -9,6 +9,7 @@ import type { Table } from '../data/table.js';
 import { selectRows } from '../data/table.js';
 import { Autoencoder, type FitOptions } from '../ml/autoencoder.js';
 import type { ModelOptions } from '../ml/model-config.js';
+import { gatherRows } from '../ml/random.js';
 import { applyScaler } from '../ml/scaler.js';
 
 export interface EvaluateOptions {
@@ -63,8 +64,8 @@ export async function evaluate(table: Table, model: ModelOptions, options: Evalu
     const k = options.k ?? classes.length;
     const clusters = fitKMeans(codes, { k, seed }).assignments;
 
-    const trainCodes = asMatrix(ae.encode(train), q);
-    const testCodes = asMatrix(ae.encode(test), q);
+    const trainCodes = asMatrix(gatherRows(codes.values, q, split.train), q);
+    const testCodes = asMatrix(gatherRows(codes.values, q, split.test), q);
     const svm = await trainSvm(trainCodes, train.labels!, { kernel: 'rbf', C: 10, gamma: 'scale' });
     let predicted: string[];
     try {

@@ -19,10 +19,11 @@ import { trainStacks, type FitHooks, type TrainingHistory } from './train.js';
 const BATCH = 2048;
 const ARTIFACT_FORMAT = 1;
 
-/** Per-row reconstruction errors, and per-cell errors (rows × width) when asked for. */
+/** Per-row reconstruction errors, and when asked for, per-cell errors (rows × width) and the codes (rows × codeSize). */
 export interface Scores {
   errors: Float32Array;
   cellErrors?: Float32Array;
+  codes?: Float32Array;
 }
 
 export interface FitOptions extends FitHooks {
@@ -118,23 +119,29 @@ export class Autoencoder {
     return invertScaler(this.scaler, out, this.inputWidth);
   }
 
-  /** Reconstruction error per row (mean over features of the model's loss, in the scaled space), and per cell on request. */
-  score(data: Matrix, options: { cells?: boolean } = {}): Scores {
+  /**
+   * Reconstruction error per row (mean over features of the model's loss, in the scaled space); per cell and the codes
+   * on request, from the same forward pass (so a caller needing codes and errors does not encode twice).
+   */
+  score(data: Matrix, options: { cells?: boolean; codes?: boolean } = {}): Scores {
     checkMatrix(data, this.inputWidth);
     const width = this.inputWidth;
     const scaled = applyScaler(this.scaler, data.values, width);
     const errors = new Float32Array(data.rows);
     const cells = options.cells ? new Float32Array(data.rows * width) : undefined;
+    const codes = options.codes ? new Float32Array(data.rows * this.codeSize) : undefined;
     for (let start = 0; start < data.rows; start += BATCH) {
       const n = Math.min(BATCH, data.rows - start);
       tf.tidy(() => {
         const x = tf.tensor2d(scaled.subarray(start * width, (start + n) * width), [n, width]);
-        const e = cellErrors(forward(this.decoder, forward(this.encoder, x)), x, this.config.loss);
+        const z = forward(this.encoder, x);
+        const e = cellErrors(forward(this.decoder, z), x, this.config.loss);
         errors.set(tf.mean(e, 1).dataSync(), start);
         cells?.set(e.dataSync(), start * width);
+        codes?.set(z.dataSync(), start * this.codeSize);
       });
     }
-    return { errors, cellErrors: cells };
+    return { errors, cellErrors: cells, codes };
   }
 
   /** Re-estimates the threshold from errors of rows known to be normal. */

@@ -191,10 +191,9 @@ export class SourceConsumer {
     good.forEach(({ record }, i) => values.set(record.values, i * width));
     const ids = good.map((g) => g.record.id);
     const matrix = { values, rows: good.length, width, ids, features: model.features, source: `stream ${this.source}` };
-    const codes = model.encode(matrix);
-    const { errors, cellErrors } = model.score(matrix, { cells: true });
+    const { codes, errors, cellErrors } = model.score(matrix, { cells: true, codes: true });
     await this.ensureBegun(target, model.codeSize);
-    await this.deps.embeddings.writeBatch(target, ids, codes, errors);
+    await this.deps.embeddings.writeBatch(target, ids, codes!, errors);
 
     const threshold = model.threshold?.value;
     const alerts: Alert[] = [];

@@ -2,9 +2,8 @@
 import { Command } from 'commander';
 import { rowOf } from '../../shared/data/table.js';
 import { writeCsv } from '../output.js';
-import { startRuntime } from '../runtime.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
-import { loadModel, readForModel } from './model-input.js';
+import { withModelInput } from './model-input.js';
 
 export function encodeCommand(): Command {
   const command = new Command('encode')
@@ -13,18 +12,12 @@ export function encodeCommand(): Command {
     .argument('<file>', 'records to encode (the model\'s feature columns, by name)')
     .option('--out <path>', 'output CSV (default: stdout)');
   withTableFlags(command, 'no-label');
-  return command.action(async (modelPath: string, file: string, opts: Record<string, unknown>) => {
-    await startRuntime(true);
-    const model = await loadModel(modelPath);
-    try {
-      const table = await readForModel(model, file, tableOptionsFrom(opts));
+  return command.action((modelPath: string, file: string, opts: Record<string, unknown>) =>
+    withModelInput(modelPath, file, tableOptionsFrom(opts), async (model, table) => {
       const codes = { values: model.encode(table), width: model.codeSize };
       const header = ['id', ...Array.from({ length: model.codeSize }, (_, j) => `z${j + 1}`)];
       await writeCsv(opts.out as string | undefined, header, (function* () {
         for (let i = 0; i < table.rows; i++) yield [table.ids[i], ...Array.from(rowOf(codes, i))];
       })());
-    } finally {
-      model.dispose();
-    }
-  });
+    }));
 }

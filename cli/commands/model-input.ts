@@ -4,8 +4,9 @@ import { InputError } from '../../shared/contracts/errors.js';
 import { formatOf, readTable, type ReadTableOptions } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
+import { startRuntime } from '../runtime.js';
 
-export async function loadModel(path: string): Promise<Autoencoder> {
+async function loadModel(path: string): Promise<Autoencoder> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -16,7 +17,18 @@ export async function loadModel(path: string): Promise<Autoencoder> {
 }
 
 /** Reads `file` taking the model's features by name (CSV, NDJSON) so column order and extra columns do not matter. */
-export async function readForModel(model: Autoencoder, file: string, options: ReadTableOptions): Promise<Table> {
+async function readForModel(model: Autoencoder, file: string, options: ReadTableOptions): Promise<Table> {
   const byName = formatOf(file) !== 'idx' && options.header !== false;
   return readTable(file, byName ? { ...options, columns: model.features } : options);
+}
+
+/** Starts the runtime, loads the model, reads `file` in its feature order, runs `use`, and disposes the model. */
+export async function withModelInput(modelPath: string, file: string, options: ReadTableOptions, use: (model: Autoencoder, table: Table) => Promise<void>): Promise<void> {
+  await startRuntime(true);
+  const model = await loadModel(modelPath);
+  try {
+    await use(model, await readForModel(model, file, options));
+  } finally {
+    model.dispose();
+  }
 }

@@ -2,9 +2,8 @@
 import { Command } from 'commander';
 import { rowOf } from '../../shared/data/table.js';
 import { writeCsv } from '../output.js';
-import { startRuntime } from '../runtime.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
-import { loadModel, readForModel } from './model-input.js';
+import { withModelInput } from './model-input.js';
 import { positiveInteger } from '../arg-parsers.js';
 
 export function scoreCommand(): Command {
@@ -16,11 +15,8 @@ export function scoreCommand(): Command {
     .option('--threshold <value>', 'anomaly threshold (default: the model\'s)', Number)
     .option('--top <n>', 'contributing features listed per record', positiveInteger, 3);
   withTableFlags(command, 'no-label');
-  return command.action(async (modelPath: string, file: string, opts: Record<string, unknown>) => {
-    await startRuntime(true);
-    const model = await loadModel(modelPath);
-    try {
-      const table = await readForModel(model, file, tableOptionsFrom(opts));
+  return command.action((modelPath: string, file: string, opts: Record<string, unknown>) =>
+    withModelInput(modelPath, file, tableOptionsFrom(opts), async (model, table) => {
       const { errors, cellErrors } = model.score(table, { cells: true });
       const threshold = (opts.threshold as number | undefined) ?? model.threshold?.value ?? Infinity;
       const cells = { values: cellErrors!, width: model.inputWidth };
@@ -30,8 +26,5 @@ export function scoreCommand(): Command {
           yield [table.ids[i], errors[i], errors[i] > threshold ? 1 : 0, top.join(';')];
         }
       })());
-    } finally {
-      model.dispose();
-    }
-  });
+    }));
 }

@@ -7,18 +7,14 @@ import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
-import { QueueEvents, type Queue } from 'bullmq';
-import { keyspace } from '../../shared/contracts/keys.js';
+import type { Queue, QueueEvents } from 'bullmq';
 import { readTable } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
 import { initBackend } from '../../shared/ml/backend.js';
-import { makeQueue } from '../../shared/pipeline/queues.js';
-import { DatasetStore } from '../../shared/store/datasets.js';
-import { ModelRegistry } from '../../shared/store/models.js';
-import { closeRedis } from '../../shared/store/redis.js';
 import { projectPath } from '../helpers/cli.js';
-import { trackedRedis, useRedis } from '../helpers/redis.js';
+import { useRedis } from '../helpers/redis.js';
+import { encodeJobs } from '../helpers/encode-jobs.js';
 
 const fixture = useRedis();
 let digits: Table;
@@ -94,16 +90,8 @@ async function encodeAll(queue: Queue, events: QueueEvents, version: number, dat
 }
 
 test('up --scale encoder=2,downstream=1: both encoders take jobs, a killed one is restarted, SIGTERM stops all with 0', async () => {
-  const redis = fixture.redis();
-  const keys = keyspace(fixture.prefix());
   const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
-  for (const name of names) await new DatasetStore(redis, keys).save(name, digits);
-  const { version } = await new ModelRegistry(redis, keys).register('m', model, { dataset: 'digits' });
-  const connection = trackedRedis(fixture.url(), { bullmq: true });
-  const queue = makeQueue('encode', connection, keys);
-  const eventsConnection = trackedRedis(fixture.url(), { bullmq: true });
-  const events = new QueueEvents('encode', { connection: eventsConnection, prefix: keys.bullPrefix });
-  await events.waitUntilReady();
+  const { version, queue, events, close } = await encodeJobs(fixture, model, Object.fromEntries(names.map((n) => [n, digits])));
 
   const env = {
     ...process.env, REDIS_URL: fixture.url(), LATENTFLOW_PREFIX: fixture.prefix(), LATENTFLOW_BACKEND: 'wasm',
@@ -148,9 +136,6 @@ test('up --scale encoder=2,downstream=1: both encoders take jobs, a killed one i
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    await queue.close();
-    await events.close();
-    await closeRedis(connection);
-    await closeRedis(eventsConnection);
+    await close();
   }
 });

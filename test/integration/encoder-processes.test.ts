@@ -3,20 +3,14 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { QueueEvents } from 'bullmq';
-import { keyspace } from '../../shared/contracts/keys.js';
 import { readTable } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
 import { initBackend } from '../../shared/ml/backend.js';
-import { makeQueue } from '../../shared/pipeline/queues.js';
-import { DatasetStore } from '../../shared/store/datasets.js';
-import { EmbeddingStore } from '../../shared/store/embeddings.js';
-import { ModelRegistry } from '../../shared/store/models.js';
-import { closeRedis } from '../../shared/store/redis.js';
 import { projectPath } from '../helpers/cli.js';
-import { trackedRedis, useRedis } from '../helpers/redis.js';
+import { useRedis } from '../helpers/redis.js';
 import { startService, type ServiceProcess } from '../helpers/services.js';
+import { encodeJobs } from '../helpers/encode-jobs.js';
 
 const fixture = useRedis();
 let digits: Table;
@@ -45,23 +39,9 @@ function replicate(copies: number): Table {
 }
 
 async function setUp(datasets: Record<string, Table>) {
-  const redis = fixture.redis();
-  const keys = keyspace(fixture.prefix());
-  for (const [name, table] of Object.entries(datasets)) await new DatasetStore(redis, keys).save(name, table);
-  const { version } = await new ModelRegistry(redis, keys).register('m', model, { dataset: 'digits' });
-  const connection = trackedRedis(fixture.url(), { bullmq: true });
-  const queue = makeQueue('encode', connection, keys);
-  const eventsConnection = trackedRedis(fixture.url(), { bullmq: true });
-  const events = new QueueEvents('encode', { connection: eventsConnection, prefix: keys.bullPrefix });
-  await events.waitUntilReady();
+  const jobs = await encodeJobs(fixture, model, datasets);
   const env = { REDIS_URL: fixture.url(), LATENTFLOW_PREFIX: fixture.prefix(), LATENTFLOW_BACKEND: 'wasm', LATENTFLOW_ENCODER_CONCURRENCY: '1', LATENTFLOW_JOB_LOCK_MS: '2000' };
-  const close = async () => {
-    await queue.close();
-    await events.close();
-    await closeRedis(connection);
-    await closeRedis(eventsConnection);
-  };
-  return { redis, keys, version, queue, events, env, close, embeddings: new EmbeddingStore(redis, keys) };
+  return { ...jobs, env };
 }
 
 function assertSameCodes(stored: { ids: string[]; codes: Float32Array }, table: Table): void {

@@ -11,12 +11,9 @@ import { formatTable, printRows } from '../output.js';
 import { withQueues } from '../queues.js';
 
 const COUNTED = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
-/** Queues in the order a run's stages execute. */
-const STAGE_ORDER: readonly QueueName[] = ['train', 'encode', 'cluster', 'classify', 'detect', 'run'];
-
-/** Every job with this id, in stage order. */
+/** Every job with this id, in the order of `queues` (QUEUES lists a run's stages in execution order). */
 export async function findJobs(queues: Map<QueueName, Queue>, id: string): Promise<{ queue: QueueName; job: Job }[]> {
-  const order = STAGE_ORDER.filter((q) => queues.has(q));
+  const order = [...queues.keys()];
   const jobs = await Promise.all(order.map(async (queue) => ({ queue, job: await queues.get(queue)!.getJob(id) })));
   return jobs.filter((j): j is { queue: QueueName; job: Job } => j.job !== undefined);
 }

@@ -9,6 +9,8 @@ function integerFrom(min: number, what: string): (text: string) => number {
   };
 }
 
+export const integer = integerFrom(-Infinity, 'an integer');
+
 export const positiveInteger = integerFrom(1, 'a positive integer');
 
 /** k of k-means. */
@@ -24,5 +26,11 @@ export function positiveNumber(text: string): number {
 export function fraction(text: string): number {
   const n = Number(text);
   if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`must be a number between 0 and 1, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+export function nonNegativeNumber(text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`must be a number ≥ 0, got ${JSON.stringify(text)}`);
   return n;
 }

@@ -3,7 +3,6 @@ import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../shared/contracts/errors.js';
 import { NAME_PATTERN } from '../shared/contracts/keys.js';
-import { readTable, type ReadTableOptions } from '../shared/data/read-table.js';
 import type { Table } from '../shared/data/table.js';
 import { DatasetStore, type DatasetMeta } from '../shared/store/datasets.js';
 import type { Connection } from './connection.js';
@@ -52,10 +51,6 @@ export async function isFile(file: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-export async function readDataFile(file: string, options: ReadTableOptions): Promise<Table> {
-  return readTable(file, options);
 }
 
 export async function saveDataset(connection: Connection, name: string, table: Table, chunkRows?: number): Promise<DatasetMeta> {

@@ -2,7 +2,7 @@
 import { InputError, LatentflowError } from '../shared/contracts/errors.js';
 import { RUN_STAGES } from '../shared/contracts/queues.js';
 import { DOWNSTREAM_STAGES, makeFlowProducer, submitRun, type DownstreamStage, type RunRequest, type SubmittedRun } from '../shared/pipeline/flow.js';
-import { DatasetStore, type DatasetMeta } from '../shared/store/datasets.js';
+import { DatasetStore } from '../shared/store/datasets.js';
 import type { Connection } from './connection.js';
 import { MODEL_FLAGS } from './model-flags.js';
 import { formatTable } from './output.js';
@@ -27,12 +27,12 @@ export interface RunSummaryJson {
  * The downstream stages to run on a dataset: those asked for (default all), without classify when the dataset has no
  * labels (an SVM needs them) unless it was asked for explicitly, which is an error.
  */
-export async function stagesFor(connection: Connection, dataset: string, asked?: readonly DownstreamStage[]): Promise<{ meta: DatasetMeta; stages: DownstreamStage[]; note?: string }> {
+export async function stagesFor(connection: Connection, dataset: string, asked?: readonly DownstreamStage[]): Promise<{ stages: DownstreamStage[]; note?: string }> {
   const meta = await new DatasetStore(connection.redis, connection.keys).meta(dataset);
   const stages = [...(asked ?? DOWNSTREAM_STAGES)];
-  if (meta.hasLabels || !stages.includes('classify')) return { meta, stages };
+  if (meta.hasLabels || !stages.includes('classify')) return { stages };
   if (asked) throw new InputError(`dataset "${dataset}" has no labels, and the classify stage (an SVM on the codes) needs them: import it again with --label COLUMN, or leave classify out of --stages`);
-  return { meta, stages: stages.filter((q) => q !== 'classify'), note: `dataset "${dataset}" has no labels: skipping the classify stage (k-means runs without NMI/ARI)` };
+  return { stages: stages.filter((q) => q !== 'classify'), note: `dataset "${dataset}" has no labels: skipping the classify stage (k-means runs without NMI/ARI)` };
 }
 
 /** A payload error about `options.learningRate` read as the flag the user typed (`--lr`). */

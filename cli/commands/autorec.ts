@@ -5,6 +5,7 @@ import { AUTOREC_DEFAULTS, AutoRec, globalMeanRmse, type AutoRecVariant } from '
 import { formatTable } from '../output.js';
 import { startRuntime } from '../runtime.js';
 import { fraction, positiveInteger, positiveNumber } from '../arg-parsers.js';
+import { integer, nonNegativeNumber } from '../arg-parsers.js';
 
 export interface AutoRecEvaluation {
   variant: AutoRecVariant;
@@ -18,18 +19,6 @@ export interface AutoRecEvaluation {
 function variant(text: string): AutoRecVariant {
   if (text !== 'item' && text !== 'user') throw new InvalidArgumentError(`must be item or user, got ${JSON.stringify(text)}`);
   return text;
-}
-
-function nonNegativeNumber(text: string): number {
-  const n = Number(text);
-  if (text.trim() === '' || !(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`must be a number ≥ 0, got ${JSON.stringify(text)}`);
-  return n;
-}
-
-function integer(text: string): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`must be an integer, got ${JSON.stringify(text)}`);
-  return n;
 }
 
 function evaluateCommand(): Command {

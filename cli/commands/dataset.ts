@@ -2,10 +2,11 @@
 import { Command } from 'commander';
 import { DatasetStore, type DatasetMeta } from '../../shared/store/datasets.js';
 import { withConnection } from '../connection.js';
-import { checkName, datasetNameOf, readDataFile, resolveDataFile, saveDataset } from '../dataset-import.js';
+import { checkName, datasetNameOf, resolveDataFile, saveDataset } from '../dataset-import.js';
 import { formatTable, printRows } from '../output.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
 import { positiveInteger } from '../arg-parsers.js';
+import { readTable } from '../../shared/data/read-table.js';
 
 function labelSummary(meta: DatasetMeta): string {
   if (!meta.hasLabels) return '-';
@@ -39,7 +40,7 @@ function importCommand(): Command {
     const name = checkName(typeof opts.name === 'string' ? opts.name : datasetNameOf(file), 'dataset');
     await withConnection(async (connection) => {
       const resolved = await resolveDataFile(file, connection.config.dataDir, opts.fromDataDir === true);
-      const table = await readDataFile(resolved, tableOptionsFrom(opts));
+      const table = await readTable(resolved, tableOptionsFrom(opts));
       const meta = await saveDataset(connection, name, table, opts.chunkRows as number | undefined);
       console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(describeDataset(meta)));
     });

@@ -15,10 +15,11 @@ import { loadConfig } from '../../shared/config.js';
 import type { Table } from '../../shared/data/table.js';
 import { AlertStore, type AlertEntry } from '../../shared/store/alerts.js';
 import { connect, disconnect, redactUrl, redisForSupervisor, type Connection } from '../connection.js';
-import { readDataFile, saveDataset } from '../dataset-import.js';
+import { saveDataset } from '../dataset-import.js';
 import { formatNumber, formatRows } from '../output.js';
 import { defaultDisplay, formatSummary, submit, waitForSummary } from '../run.js';
 import { projectRoot, Supervisor } from '../supervisor.js';
+import { readTable } from '../../shared/data/read-table.js';
 
 const NAME = 'digits-demo';
 const CORRUPTED = 3;
@@ -87,7 +88,7 @@ export function demoCommand(): Command {
         connection = await connect({ config: { ...config, redisUrl: redis.url }, name: 'latentflow-demo' });
 
         const file = path.join(projectRoot, 'data', 'digits.csv.gz');
-        const table = await readDataFile(file, { idColumn: 'id', labelColumn: 'label' });
+        const table = await readTable(file, { idColumn: 'id', labelColumn: 'label' });
         const injected = corruptRows(table, CORRUPTED);
         const meta = await saveDataset(connection, NAME, table);
         say(`▸ imported ${path.relative(process.cwd(), file) || file} as dataset ${NAME}: ${meta.rows} × ${meta.width}, labels ${meta.labelSet.join(' ')}`);

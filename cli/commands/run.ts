@@ -4,9 +4,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { InputError } from '../../shared/contracts/errors.js';
-import { formatOf } from '../../shared/data/read-table.js';
+import { formatOf, readTable } from '../../shared/data/read-table.js';
 import { withConnection } from '../connection.js';
-import { checkName, datasetNameOf, isFile, readDataFile, saveDataset } from '../dataset-import.js';
+import { checkName, datasetNameOf, isFile, saveDataset } from '../dataset-import.js';
 import { modelOptionsFrom, withModelFlags } from '../model-flags.js';
 import { DOWNSTREAM_STAGES, type DownstreamStage } from '../../shared/pipeline/flow.js';
 import { defaultDisplay, formatSummary, stagesFor, submit, waitForSummary } from '../run.js';
@@ -49,7 +49,7 @@ export function runCommand(): Command {
     const seed = typeof opts.seed === 'number' ? opts.seed : undefined;
     await withConnection(async (connection) => {
       if (fromFile) {
-        const meta = await saveDataset(connection, checkName(dataset, 'dataset'), await readDataFile(target, tableOptionsFrom(opts)));
+        const meta = await saveDataset(connection, dataset, await readTable(target, tableOptionsFrom(opts)));
         console.error(`imported ${target} as dataset ${meta.name} (${meta.rows} × ${meta.width})`);
       }
       const { stages, note } = await stagesFor(connection, dataset, opts.stages as DownstreamStage[] | undefined);

@@ -55,17 +55,18 @@ export async function evaluate(table: Table, model: ModelOptions, options: Evalu
   const ae = await Autoencoder.fit(train, model, { onEpoch: (p) => options.onEpoch?.('autoencoder', p) });
   try {
     const width = table.width;
-    const scaledTest = applyScaler(ae.scaler, test.values, width);
-    const reconstructed = applyScaler(ae.scaler, ae.reconstruct(test), width);
-    const pca = fitPca(asMatrix(applyScaler(ae.scaler, train.values, width), width), ae.codeSize);
-
     const q = ae.codeSize;
     const codes = asMatrix(ae.encode(table), q);
+    const trainCodes = asMatrix(gatherRows(codes.values, q, split.train), q);
+    const testCodes = asMatrix(gatherRows(codes.values, q, split.test), q);
+
+    const scaledTest = applyScaler(ae.scaler, test.values, width);
+    const reconstructed = applyScaler(ae.scaler, ae.decode(testCodes.values, testCodes.rows), width);
+    const pca = fitPca(asMatrix(applyScaler(ae.scaler, train.values, width), width), q);
+
     const k = options.k ?? classes.length;
     const clusters = fitKMeans(codes, { k, seed }).assignments;
 
-    const trainCodes = asMatrix(gatherRows(codes.values, q, split.train), q);
-    const testCodes = asMatrix(gatherRows(codes.values, q, split.test), q);
     const svm = await trainSvm(trainCodes, train.labels!, { kernel: 'rbf', C: 10, gamma: 'scale' });
     let predicted: string[];
     try {

@@ -144,12 +144,6 @@ export class Autoencoder {
     return { errors, cellErrors: cells, codes };
   }
 
-  /** Re-estimates the threshold from errors of rows known to be normal. */
-  setThreshold(errors: ArrayLike<number>, method?: ThresholdMethod): Threshold {
-    this.threshold = estimateThreshold(errors, method);
-    return this.threshold;
-  }
-
   /** The `k` features with the largest error in one row's cell errors, largest first. */
   topFeatures(cellErrorsOfRow: ArrayLike<number>, k = 3): { feature: string; error: number }[] {
     return Array.from(cellErrorsOfRow, (error, j) => ({ feature: this.features[j], error }))

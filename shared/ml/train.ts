@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cellErrors } from './loss.js';
 import type { ModelConfig } from './model-config.js';
-import { forward, variablesOf, type DenseLayer } from './network.js';
+import { assignWeights, forward, variablesOf, type DenseLayer } from './network.js';
 import { gatherRows, permutation, seededRandom } from './random.js';
 
 /** One epoch's figures, as reported to progress callbacks and kept in the model's history. */
@@ -166,7 +166,7 @@ export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], 
       lastYield = performance.now();
     }
     if (best.weights) {
-      variables.forEach((v, i) => v.assign(best.weights![i]));
+      assignWeights([...encoder, ...decoder], best.weights);
       keptEpoch = best.epoch;
     }
   } finally {

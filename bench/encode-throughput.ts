@@ -30,6 +30,7 @@ import { ModelRegistry } from '../shared/store/models.js';
 import { closeRedis, createRedis } from '../shared/store/redis.js';
 import { startRedisServer, type RedisServer } from '../shared/store/redis-server.js';
 import { machine } from './machine.js';
+import { median, percentile } from './stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MODEL = 'bench';
@@ -102,17 +103,6 @@ function split(table: Table, parts: number): Table[] {
     out.push({ ...table, values: table.values.slice(start * table.width, end * table.width), rows: end - start, ids: table.ids.slice(start, end) });
   }
   return out;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** Nearest-rank percentile. */
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
 function positiveInt(text: string, flag: string): number {

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../shared/ml/backend.js';
 import { patchWasmMatMul, unpatchWasmMatMul } from '../shared/ml/wasm-kernels.js';
+import { median } from './stats.js';
 
 interface Case { label: string; a: [number, number]; b: [number, number]; transposeA: boolean; transposeB: boolean }
 interface Variant { name: string; backend: 'cpu' | 'wasm'; patched: boolean }
@@ -42,11 +43,6 @@ function seconds(run: () => void, iterations: number): number {
   const start = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) run();
   return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function use(v: Variant): Promise<void> {

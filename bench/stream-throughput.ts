@@ -28,6 +28,7 @@ import { closeRedis, createRedis } from '../shared/store/redis.js';
 import { startRedisServer, type RedisServer } from '../shared/store/redis-server.js';
 import { SourceStore, STREAM_GROUP } from '../shared/store/sources.js';
 import { machine } from './machine.js';
+import { percentile } from './stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MODEL = 'bench';
@@ -66,13 +67,6 @@ async function startEncoder(env: Record<string, string>): Promise<EncoderProcess
       clearTimeout(timer);
     },
   };
-}
-
-/** Nearest-rank percentile. */
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
 async function groupDone(redis: Redis, key: string, total: number): Promise<boolean> {

@@ -16,6 +16,7 @@ import { unpatchWasmMatMul } from '../shared/ml/wasm-kernels.js';
 import { initBackend, type BackendName } from '../shared/ml/backend.js';
 import { readIdxTable } from '../shared/data/idx.js';
 import { machine } from './machine.js';
+import { median } from './stats.js';
 
 const run = promisify(execFile);
 const IMAGES = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
@@ -58,11 +59,6 @@ async function worker(name: string, rows: number, epochs: number): Promise<Figur
   }, { onEpoch: (p) => { speeds.push(p.samplesPerSecond); } });
   model.dispose();
   return { backend, rows, samples_per_second: median(speeds), epochs: speeds };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function main(): Promise<void> {

@@ -33,7 +33,7 @@ async function run(): Promise<void> {
   const models = new ModelRegistry(redis, keys);
   const embeddings = new EmbeddingStore(redis, keys);
   const cache = new ModelCache(models);
-  const options = { concurrency: config.concurrency.downstream, log, lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs / 2 };
+  const options = { concurrency: config.concurrency.downstream, log, lockDuration: config.jobLockMs };
   const { url, secret, timeoutMs } = config.webhook;
   const webhookQueue = url !== undefined ? makeQueue('webhook', redis, keys) : undefined;
   const alerts = new AlertPublisher({

@@ -28,7 +28,7 @@ async function run(): Promise<void> {
   const embeddings = new EmbeddingStore(redis, keys);
   const cache = new ModelCache(models);
   const processor = createEncodeProcessor({ datasets: new DatasetStore(redis, keys), models, embeddings, cache });
-  const worker = makeWorker('encode', processor, redis, keys, { concurrency: config.concurrency.encoder, log, lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs / 2 });
+  const worker = makeWorker('encode', processor, redis, keys, { concurrency: config.concurrency.encoder, log, lockDuration: config.jobLockMs });
   const { url } = config.webhook;
   const webhookQueue = url !== undefined ? makeQueue('webhook', redis, keys) : undefined;
   const alerts = new AlertPublisher({

@@ -22,7 +22,7 @@ async function run(): Promise<void> {
   const keys = keyspace(config.prefix);
   const models = new ModelRegistry(redis, keys);
   const processor = createTrainProcessor({ datasets: new DatasetStore(redis, keys), models, backend: backend.name, log });
-  const timing = { lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs / 2 };
+  const timing = { lockDuration: config.jobLockMs };
   const worker = makeWorker('train', processor, redis, keys, { concurrency: config.concurrency.trainer, log, ...timing });
   const trainQueue = makeQueue('train', redis, keys);
   const flows = makeFlowProducer(redis, keys);

@@ -11,10 +11,11 @@
 import type { FlowProducer } from 'bullmq';
 import { InputError } from '../../shared/contracts/errors.js';
 import type { Keyspace } from '../../shared/contracts/keys.js';
-import { parsePayload, QUEUES, type JobResult, type PayloadInput } from '../../shared/contracts/queues.js';
+import { parsePayload, type JobResult, type PayloadInput } from '../../shared/contracts/queues.js';
 import { ModelOptionsSchema, type ModelOptions } from '../../shared/ml/model-config.js';
 import { silentLogger, type Logger } from '../../shared/pipeline/log.js';
-import { DEFAULT_JOB_OPTIONS, type PipelineJob, type PipelineQueue } from '../../shared/pipeline/queues.js';
+import { FLOW_QUEUES_OPTIONS } from '../../shared/pipeline/flow.js';
+import type { PipelineJob, PipelineQueue } from '../../shared/pipeline/queues.js';
 import type { ModelRegistry } from '../../shared/store/models.js';
 
 export interface ScheduleDeps {
@@ -47,11 +48,10 @@ export function createScheduleProcessor(deps: ScheduleDeps): (job: PipelineJob<'
     const detect: PayloadInput<'detect'> = { model: p.model, version: 'production', dataset: p.dataset };
     parsePayload('encode', encode);
     parsePayload('detect', detect);
-    const queuesOptions = Object.fromEntries(QUEUES.map((q) => [q, { defaultJobOptions: DEFAULT_JOB_OPTIONS }]));
     await deps.flows.add({
       name: 'detect', queueName: 'detect', prefix: deps.keys.bullPrefix, data: detect, opts: { jobId },
       children: [{ name: 'encode', queueName: 'encode', prefix: deps.keys.bullPrefix, data: encode, opts: { jobId, failParentOnFailure: true } }],
-    }, { queuesOptions });
+    }, { queuesOptions: FLOW_QUEUES_OPTIONS });
     log.info(`schedule ${p.schedule}: submitted encode → detect ${jobId} (${p.dataset} with ${p.model}@production)`);
     return { schedule: p.schedule, kind: p.kind, submitted: jobId };
   };

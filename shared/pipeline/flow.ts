@@ -58,6 +58,9 @@ export interface SubmittedRun {
   jobId: string;
 }
 
+/** Job defaults for every queue a flow adds to (a flow's jobs do not inherit a Queue object's defaults). */
+export const FLOW_QUEUES_OPTIONS = Object.fromEntries(QUEUES.map((q) => [q, { defaultJobOptions: DEFAULT_JOB_OPTIONS }]));
+
 /** A FlowProducer under the keyspace's BullMQ prefix. */
 export function makeFlowProducer(connection: ConnectionOptions, keys: Keyspace): FlowProducer {
   return new FlowProducer({ connection, prefix: keys.bullPrefix });
@@ -91,8 +94,7 @@ export async function submitRun(flows: FlowProducer, keys: Keyspace, request: Ru
   const stages = DOWNSTREAM_STAGES.filter((q) => (request.stages ?? DOWNSTREAM_STAGES).includes(q));
   const chain = (['train', 'encode', ...stages] as const).reduce<FlowJobNode | undefined>((child, q) => node(q, child), undefined)!;
   const flow: FlowJob = { ...node('run', chain), opts: { jobId: run } };
-  const queuesOptions = Object.fromEntries(QUEUES.map((q) => [q, { defaultJobOptions: DEFAULT_JOB_OPTIONS }]));
-  await flows.add(flow, { queuesOptions });
+  await flows.add(flow, { queuesOptions: FLOW_QUEUES_OPTIONS });
   return { run, jobId: run };
 }
 

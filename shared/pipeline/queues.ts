@@ -38,7 +38,7 @@ export interface PipelineWorkerOptions {
   concurrency: number;
   /** Lock time in ms, renewed every half of it while the job runs. Default 60 000. */
   lockDuration?: number;
-  /** Interval of the stalled-job check in ms. Default 30 000. */
+  /** Interval of the stalled-job check in ms. Default half the lock duration (30 000). */
   stalledInterval?: number;
   /** Where failures, stalls and connection errors are reported. Default: nowhere. */
   log?: Logger;
@@ -87,7 +87,7 @@ export function makeWorker<Q extends QueueName>(
       name: `${q}@${hostname()}:${process.pid}`,
       concurrency: options.concurrency,
       lockDuration: options.lockDuration ?? 60_000,
-      stalledInterval: options.stalledInterval ?? 30_000,
+      stalledInterval: options.stalledInterval ?? (options.lockDuration ?? 60_000) / 2,
     },
   );
   worker.on('failed', (job, error) => {

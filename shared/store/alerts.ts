@@ -8,7 +8,7 @@
  */
 import type { Keyspace } from '../contracts/keys.js';
 import { closeRedis, duplicateRedis, type RedisClient } from './redis.js';
-import { execOrThrow } from './util.js';
+import { execOrThrow, streamEntries } from './util.js';
 
 /** One anomalous record. */
 export interface Alert {
@@ -172,9 +172,9 @@ export class AlertStore {
           if (signal.aborted) return;
           throw error;
         }
-        for (const entry of streamEntries(reply)) {
-          last = entry[0];
-          yield toEntry(entry);
+        for (const [id, fields] of streamEntries(reply)) {
+          last = id;
+          if (fields) yield toEntry([id, fields]);
           if (signal.aborted) return;
         }
       }
@@ -232,11 +232,3 @@ function toEntry([id, flat]: [string, string[]]): AlertEntry {
   };
 }
 
-/** The entries of an XREAD reply on one stream: `[[key, entries]]` (RESP2 shape), or null on timeout. */
-function streamEntries(reply: unknown): [string, string[]][] {
-  if (!Array.isArray(reply)) return [];
-  const first: unknown = reply[0];
-  if (Array.isArray(first) && Array.isArray(first[1])) return first[1] as [string, string[]][];
-  if (typeof first === 'string' && Array.isArray(reply[1])) return reply[1] as [string, string[]][];
-  return [];
-}

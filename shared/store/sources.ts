@@ -9,7 +9,7 @@
  * The encoder caps the source's dead-letter stream with the same `maxLen`.
  */
 import { InputError } from '../contracts/errors.js';
-import { NAME_PATTERN, type Keyspace } from '../contracts/keys.js';
+import type { Keyspace } from '../contracts/keys.js';
 import type { RedisClient } from './redis.js';
 import { checkName, compareIds } from './util.js';
 
@@ -103,9 +103,7 @@ export class SourceStore {
 
 /** Source names follow NAME_PATTERN (letters, digits, `.`, `_`, `-`). */
 export function checkSource(source: string): void {
-  if (typeof source !== 'string' || !NAME_PATTERN.test(source)) {
-    throw new InputError('source names use letters, digits, ".", "_" and "-" (starting with a letter or digit, up to 128)', { field: 'source', value: source });
-  }
+  checkName(source, 'source', 'source');
 }
 
 function parseConfig(json: string): SourceConfig | undefined {

@@ -14,8 +14,8 @@ export function* slices<T>(items: readonly T[], size: number): Generator<T[]> {
 /** Natural order of record ids: numeric ids by value ("2" before "10"), then text. */
 export const compareIds: (a: string, b: string) => number = new Intl.Collator('en', { numeric: true }).compare;
 
-/** Checks a dataset or model name against NAME_PATTERN; the InputError names the field. */
-export function checkName(name: string, what: 'dataset' | 'model', field = 'name'): void {
+/** Checks a dataset, model or source name against NAME_PATTERN; the InputError names the field. */
+export function checkName(name: string, what: 'dataset' | 'model' | 'source', field = 'name'): void {
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
     throw new InputError(`${what} names use letters, digits, ".", "_" and "-" (starting with a letter or digit, up to 128)`, { field, value: name });
   }
@@ -28,4 +28,18 @@ export async function execOrThrow(p: ReturnType<RedisClient['pipeline']>): Promi
     if (error) throw error;
     return reply;
   });
+}
+
+/** One stream entry as Redis returns it: id and flat field list (null for an entry deleted while pending). */
+export type StreamEntry = [id: string, fields: string[] | null];
+
+/**
+ * The entries of an XREAD/XREADGROUP reply on one stream: RESP2 `[[key, entries]]`, or RESP3's map as ioredis
+ * flattens it (`[key, entries]`); null (timeout) gives none.
+ */
+export function streamEntries(reply: unknown): StreamEntry[] {
+  if (!Array.isArray(reply) || reply.length === 0) return [];
+  const first: unknown = reply[0];
+  if (Array.isArray(first)) return (first[1] ?? []) as StreamEntry[];
+  return (reply[1] ?? []) as StreamEntry[];
 }

@@ -22,13 +22,13 @@ import { severityOf, type Alert } from '../store/alerts.js';
 import type { EmbeddingStore, EmbeddingTarget } from '../store/embeddings.js';
 import { duplicateRedis, isCluster, type RedisClient } from '../store/redis.js';
 import { STREAM_GROUP, type SourceConfig } from '../store/sources.js';
-import { execOrThrow } from '../store/util.js';
+import { execOrThrow, streamEntries, type StreamEntry } from '../store/util.js';
 import { parseEntry, type StreamRecord } from './entries.js';
 import type { StreamOptions } from '../config.js';
 import type { ProductionVersions } from './versions.js';
 
 /** A stream entry as XREADGROUP / XAUTOCLAIM return it; `fields` is null for an entry deleted meanwhile. */
-export type RawEntry = [id: string, fields: string[] | null];
+export type RawEntry = StreamEntry;
 
 /** Publishes alerts, once per record within `once` when given (AlertPublisher.publish or AlertStore.publish). */
 export type AlertSink = (alerts: Alert[], once?: string) => Promise<unknown>;
@@ -140,7 +140,7 @@ export class SourceConsumer {
     const { count, blockMs } = this.deps.options;
     const block = from === '>' ? ['BLOCK', String(blockMs)] : [];
     const reply = await this.blocking!.call('XREADGROUP', ['GROUP', STREAM_GROUP, this.deps.consumer, 'COUNT', String(count), ...block, 'STREAMS', this.key, from]);
-    return entriesOf(reply);
+    return streamEntries(reply);
   }
 
   /** Takes over entries idle longer than the claim time (their consumer died) and processes them like new ones. */
@@ -275,13 +275,3 @@ function reclaimEvery(claimMs: number): number {
   return Math.max(100, Math.min(claimMs / 2, 5000));
 }
 
-/**
- * The entries of an XREADGROUP reply on one stream: RESP2 `[[key, entries]]`, or RESP3's map as ioredis flattens it
- * (`[key, entries]`); null (timeout) gives none.
- */
-export function entriesOf(reply: unknown): RawEntry[] {
-  if (!Array.isArray(reply) || reply.length === 0) return [];
-  const first: unknown = reply[0];
-  if (Array.isArray(first)) return (first[1] ?? []) as RawEntry[];
-  return (reply[1] ?? []) as RawEntry[];
-}

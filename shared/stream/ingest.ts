@@ -6,9 +6,8 @@
 import { duplicateRedis, type RedisClient } from '../store/redis.js';
 import { SourceStore } from '../store/sources.js';
 import { SourceConsumer, type ConsumerDeps } from './consumer.js';
-import type { ProductionVersions } from './versions.js';
 
-export type IngestDeps = Omit<ConsumerDeps, 'versions'> & { versions: ProductionVersions };
+export type IngestDeps = ConsumerDeps;
 
 export class StreamIngest {
   private readonly consumers = new Map<string, SourceConsumer>();

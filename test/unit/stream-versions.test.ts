@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../../shared/contracts/errors.js';
-import { entriesOf } from '../../shared/stream/consumer.js';
+import { streamEntries as entriesOf } from '../../shared/store/util.js';
 import { loadConfig } from '../../shared/config.js';
 import { ProductionVersions } from '../../shared/stream/versions.js';
 

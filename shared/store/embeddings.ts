@@ -4,7 +4,8 @@
  *
  * Layout (keys from {@link Keyspace}, all of one target in one Redis Cluster slot): `embeddings.codes` hash record id
  * → little-endian Float32 code; `embeddings.errors` sorted set of record ids by error; `embeddings.meta` hash of
- * plain strings `state` (writing | complete), `records`, `codeSize`, `written`, `meanError`, `updatedAt`;
+ * plain strings `state` (writing | complete), `records`, `codeSize`, `meanError`, `updatedAt` (how many are written
+ * is HLEN of the codes, never stored twice);
  * `embeddings.clusters` and `embeddings.predictions` hashes record id → value; `embeddings.results` hash stage → JSON.
  *
  * Every write is idempotent per record id, so an encode job that is retried simply writes the same ids again.
@@ -57,9 +58,7 @@ export class EmbeddingStore {
     m.del(k.clusters, k.predictions, k.results);
     m.hdel(k.meta, 'meanError');
     m.hset(k.meta, { state: 'writing', records: String(records), codeSize: String(codeSize), updatedAt: new Date().toISOString() });
-    m.hlen(k.codes);
-    const replies = await execOrThrow(m);
-    await this.redis.hset(k.meta, 'written', String(replies.at(-1)));
+    await execOrThrow(m);
   }
 
   /**
@@ -88,9 +87,8 @@ export class EmbeddingStore {
       m.hset(k.codes, ...fields);
       m.zadd(k.errors, ...scored);
     }
-    m.hlen(k.codes);
-    const replies = await execOrThrow(m);
-    await this.redis.hset(k.meta, { written: String(replies.at(-1)), updatedAt: new Date().toISOString() });
+    m.hset(k.meta, 'updatedAt', new Date().toISOString());
+    await execOrThrow(m);
   }
 
   /**
@@ -109,7 +107,7 @@ export class EmbeddingStore {
       if (codes > records || errors > records) throw new LatentflowError(`${message} (stale ids from an earlier run: encode again from scratch)`, false);
       throw new LatentflowError(message, true);
     }
-    await this.redis.hset(k.meta, { state: 'complete', written: String(codes), meanError: String(summary.meanError), updatedAt: new Date().toISOString() });
+    await this.redis.hset(k.meta, { state: 'complete', meanError: String(summary.meanError), updatedAt: new Date().toISOString() });
   }
 
   async status(t: EmbeddingTarget): Promise<EmbeddingStatus> {

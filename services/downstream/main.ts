@@ -8,10 +8,9 @@ import { keyspace } from '../../shared/contracts/keys.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { createLogger } from '../../shared/pipeline/log.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
-import { AlertPublisher } from '../../shared/pipeline/alert-publisher.js';
-import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
+import { alertPublisherFor } from '../../shared/pipeline/alert-publisher.js';
+import { makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
-import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
@@ -35,11 +34,7 @@ async function run(): Promise<void> {
   const cache = new ModelCache(models);
   const options = { concurrency: config.concurrency.downstream, log, lockDuration: config.jobLockMs };
   const { url, secret, timeoutMs } = config.webhook;
-  const webhookQueue = url !== undefined ? makeQueue('webhook', redis, keys) : undefined;
-  const alerts = new AlertPublisher({
-    alerts: new AlertStore(redis, keys, config.alertsMaxLen), redis, keys, cooldownMs: config.alertCooldownMs,
-    webhooks: webhookQueue && url !== undefined ? { queue: webhookQueue, url } : undefined,
-  });
+  const { alerts, close: closeAlerts } = alertPublisherFor(redis, keys, config);
   const workers = [
     makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), redis, keys, options),
     makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), redis, keys, options),
@@ -49,7 +44,7 @@ async function run(): Promise<void> {
   ];
   onShutdown(async () => {
     await Promise.all(workers.map((w) => w.close()));
-    await webhookQueue?.close();
+    await closeAlerts();
     cache.clear();
     await closeRedis(redis);
   }, { log });

@@ -3,13 +3,12 @@ import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
 import { initBackend } from '../../shared/ml/backend.js';
-import { AlertPublisher } from '../../shared/pipeline/alert-publisher.js';
+import { alertPublisherFor } from '../../shared/pipeline/alert-publisher.js';
 import { DriftMonitor } from '../../shared/pipeline/drift-monitor.js';
 import { createLogger } from '../../shared/pipeline/log.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
-import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
+import { makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
-import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
@@ -29,18 +28,13 @@ async function run(): Promise<void> {
   const cache = new ModelCache(models);
   const processor = createEncodeProcessor({ datasets: new DatasetStore(redis, keys), models, embeddings, cache });
   const worker = makeWorker('encode', processor, redis, keys, { concurrency: config.concurrency.encoder, log, lockDuration: config.jobLockMs });
-  const { url } = config.webhook;
-  const webhookQueue = url !== undefined ? makeQueue('webhook', redis, keys) : undefined;
-  const alerts = new AlertPublisher({
-    alerts: new AlertStore(redis, keys, config.alertsMaxLen), redis, keys, cooldownMs: config.alertCooldownMs,
-    webhooks: webhookQueue && url !== undefined ? { queue: webhookQueue, url } : undefined,
-  });
+  const { alerts, close: closeAlerts } = alertPublisherFor(redis, keys, config);
   const streams = await startStreamConsumer({
     redis, keys, models, cache, embeddings, alerts, drift: new DriftMonitor(redis, keys, config.drift), log,
   }, config.stream);
   onShutdown(async () => {
     await Promise.all([worker.close(), streams.stop()]);
-    await webhookQueue?.close();
+    await closeAlerts();
     cache.clear();
     await closeRedis(redis);
   }, { log });

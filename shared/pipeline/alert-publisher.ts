@@ -9,9 +9,10 @@
  */
 import type { JobsOptions } from 'bullmq';
 import type { Keyspace } from '../contracts/keys.js';
-import { alertJson, type Alert, type AlertStore } from '../store/alerts.js';
+import type { Config } from '../config.js';
+import { alertJson, AlertStore, type Alert } from '../store/alerts.js';
 import { scanKeys, type RedisClient } from '../store/redis.js';
-import type { PipelineQueue } from './queues.js';
+import { makeQueue, type PipelineQueue } from './queues.js';
 
 /** Tries per webhook delivery (the first included). */
 export const WEBHOOK_ATTEMPTS = 5;
@@ -113,4 +114,18 @@ export class AlertPublisher {
 /** `text` as a literal in a Redis glob pattern. */
 function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The publisher a service uses, configured from its Config: the capped alerts stream, the cool-down, and, when
+ * LATENTFLOW_WEBHOOK_URL is set, a `webhook` queue (closed by the returned `close`).
+ */
+export function alertPublisherFor(redis: RedisClient, keys: Keyspace, config: Config): { alerts: AlertPublisher; close: () => Promise<void> } {
+  const { url } = config.webhook;
+  const queue = url !== undefined ? makeQueue('webhook', redis, keys) : undefined;
+  const alerts = new AlertPublisher({
+    alerts: new AlertStore(redis, keys, config.alertsMaxLen), redis, keys, cooldownMs: config.alertCooldownMs,
+    webhooks: queue && url !== undefined ? { queue, url } : undefined,
+  });
+  return { alerts, close: async () => { await queue?.close(); } };
 }

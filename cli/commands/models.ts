@@ -59,8 +59,7 @@ function showCommand(): Command {
         const registry = new ModelRegistry(redis, keys);
         const meta = await registry.meta(ref.name, ref.ref);
         if (opts.json === true) return console.log(JSON.stringify(meta, null, 2));
-        const entry = (await registry.list()).find((m) => m.name === ref.name);
-        console.log(formatTable(describeVersion(meta, entry?.aliases ?? {})));
+        console.log(formatTable(describeVersion(meta, await registry.aliases(ref.name))));
       });
     });
 }

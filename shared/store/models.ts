@@ -175,6 +175,12 @@ export class ModelRegistry {
     return { meta: JSON.parse(json) as ModelVersionMeta, model: Autoencoder.fromArtifact(bytes, `model ${name}@${version}`) };
   }
 
+  /** The aliases of one model, alias → version. */
+  async aliases(name: string): Promise<Record<string, number>> {
+    const raw = await this.redis.hgetall(this.keys.model.aliases(name));
+    return Object.fromEntries(Object.entries(raw).map(([alias, v]) => [alias, Number(v)]));
+  }
+
   /** Every model with at least one version, by name; versions in ascending order. */
   async list(): Promise<{ name: string; versions: ModelVersionMeta[]; aliases: Record<string, number> }[]> {
     const k = this.keys.model;

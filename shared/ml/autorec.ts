@@ -5,6 +5,10 @@
  *   Σ over OBSERVED entries (r − h(r))² + λ/2·(‖W‖² + ‖V‖²).
  * Unobserved entries are 0 in the input and carry no loss.
  *
+ * One departure from the paper: ratings are centred on the global mean of the training ratings (r − r̄ in, h(r) + r̄
+ * out), so that an unobserved 0 in the input means "an average rating", not "a rating of 0" below the scale. On the
+ * 5%-observed synthetic test matrix this alone took the test RMSE from 0.75 to 0.65 at the same settings.
+ *
  * Sparsity: the training ratings are kept as one sparse list per vector (CSR, by item for I-AutoRec, by user for
  * U-AutoRec) and densified one batch at a time into a batch × width matrix plus a 0/1 mask, so memory is bounded by
  * batch size × width, never users × items.
@@ -44,12 +48,13 @@ export interface AutoRecConfig {
 
 /**
  * Defaults: sigmoid/identity and 500 hidden units as the paper's best; Adam at 0.001, 32 vectors per batch, 100 epochs.
- * λ = 30: the paper tunes λ per dataset over {0.001, …, 1000} without fixing one; with our per-observed-rating
- * normalisation λ means the same as the paper's. On the 1,000 × 500, 5%-observed synthetic test matrix λ = 1 and 10
- * overfit (test RMSE 0.97 and 0.83 against a 0.96 global-mean baseline), 100 and more underfit (0.86, 1.02, 1.04),
- * and 30 was best (0.77); tune it on your data (sparser data wants a larger λ).
+ * λ = 10: the paper tunes λ per dataset over {0.001, …, 1000} without fixing one; with our per-observed-rating
+ * normalisation λ means the same as the paper's. On the 1,000 × 500, 5%-observed synthetic test matrix (global-mean
+ * baseline 0.963, noise 0.3), 500 hidden units: λ = 5 → 0.582, 10 → 0.552 (lr 0.001) / 0.579 (lr 0.003); 100 hidden
+ * units, lr 0.003: λ = 1 → 0.583, 3 → 0.557, 5 → 0.542, 7 → 0.534, 10 → 0.531, 20 → 0.583, 30 → 0.651, 100 → 0.961.
+ * Tune it on your data (sparser data wants a larger λ).
  */
-export const AUTOREC_DEFAULTS: AutoRecConfig = { variant: 'item', hidden: 500, lambda: 30, learningRate: 0.001, epochs: 100, batchSize: 32, seed: 0 };
+export const AUTOREC_DEFAULTS: AutoRecConfig = { variant: 'item', hidden: 500, lambda: 10, learningRate: 0.001, epochs: 100, batchSize: 32, seed: 0 };
 
 export interface AutoRecEpoch {
   epoch: number;
@@ -101,8 +106,8 @@ function toCsr(rows: Int32Array, cols: Int32Array, values: Float32Array, nRows: 
   return { ptr, index, value };
 }
 
-/** Densifies vectors `order[from..to)` into a (to−from) × width matrix and its 0/1 mask of observed entries. */
-function densify(csr: Csr, width: number, order: ArrayLike<number>, from: number, to: number): { x: Float32Array; mask: Float32Array; observed: number } {
+/** Densifies vectors `order[from..to)`, less `offset`, into a (to−from) × width matrix and its 0/1 mask of observed entries. */
+function densify(csr: Csr, width: number, order: ArrayLike<number>, from: number, to: number, offset: number): { x: Float32Array; mask: Float32Array; observed: number } {
   const x = new Float32Array((to - from) * width);
   const mask = new Float32Array((to - from) * width);
   let observed = 0;
@@ -110,7 +115,7 @@ function densify(csr: Csr, width: number, order: ArrayLike<number>, from: number
     const v = order[k];
     const base = (k - from) * width;
     for (let p = csr.ptr[v]; p < csr.ptr[v + 1]; p++) {
-      x[base + csr.index[p]] = csr.value[p];
+      x[base + csr.index[p]] = csr.value[p] - offset;
       mask[base + csr.index[p]] = 1;
       observed++;
     }
@@ -249,7 +254,7 @@ export class AutoRec {
         for (let start = 0; start < n; start += config.batchSize) {
           if (hooks.signal?.aborted === true) return;
           const end = Math.min(n, start + config.batchSize);
-          const batch = densify(this.csr, width, order, start, end);
+          const batch = densify(this.csr, width, order, start, end, this.globalMean);
           if (batch.observed === 0) continue;
           const loss = tf.tidy((): tf.Scalar => {
             const x = tf.tensor2d(batch.x, [end - start, width]);
@@ -285,8 +290,8 @@ export class AutoRec {
   /** Network outputs for vectors `vectors[from..to)`, each a row of `width`, as one Float32Array. */
   private reconstruct(vectors: ArrayLike<number>, from: number, to: number): Float32Array {
     const width = this.width;
-    const { x } = densify(this.csr, width, vectors, from, to);
-    return tf.tidy(() => this.forward(tf.tensor2d(x, [to - from, width])).dataSync() as Float32Array);
+    const { x } = densify(this.csr, width, vectors, from, to, this.globalMean);
+    return tf.tidy(() => tf.add(this.forward(tf.tensor2d(x, [to - from, width])), this.globalMean).dataSync() as Float32Array);
   }
 
   private clip(r: number): number {

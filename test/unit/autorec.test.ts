@@ -7,8 +7,8 @@ import { ConfigError, InputError } from '../../shared/contracts/errors.js';
 import { syntheticRatings } from '../helpers/ratings.js';
 
 const NOISE = 0.3;
-// Best measured settings for the 1,000 × 500 synthetic matrix (λ over 10–100, hidden 20–500, lr, batch, epochs).
-const FAST = { lambda: 30, learningRate: 0.003, hidden: 100, epochs: 100, batchSize: 32, seed: 0 };
+// Best measured settings for the 1,000 × 500 synthetic matrix (λ over 1–100, hidden 20–500, lr, batch, epochs).
+const FAST = { lambda: 7, learningRate: 0.003, hidden: 100, epochs: 100, batchSize: 32, seed: 0 };
 
 before(async () => {
   await initBackend('wasm', () => {});
@@ -39,11 +39,11 @@ describe('I-AutoRec on a synthetic low-rank matrix (1,000 users × 500 items, ra
     assert.ok(losses.at(-1)! < losses[0] / 2, `loss ${losses[0]} → ${losses.at(-1)}`);
     const rmse = model.rmse(held);
     const baseline = globalMeanRmse(train, held);
-    // MEASURED (wasm, seed 0): rmse ≈ 0.75, baseline ≈ 0.96, σ = 0.3. At 5% observed each item has only ~45 training
-    // ratings and the network only 450 item vectors to learn from, so it stays at about 2.5σ; the 20% case below
-    // shows it reaching about 1.3σ when the data allows.
-    assert.ok(rmse < 0.82 * baseline, `rmse ${rmse} vs baseline ${baseline}`);
-    assert.ok(rmse < 2.7 * NOISE, `rmse ${rmse} vs noise ${NOISE}`);
+    // MEASURED (wasm, seed 0): rmse ≈ 0.534 = 1.78σ, baseline ≈ 0.963, σ = 0.3. At 5% observed each item has only ~45
+    // training ratings; the 20% case below shows it reaching about 1.3σ when the data allows.
+    console.log(`I-AutoRec 5%: test RMSE ${rmse.toFixed(4)}, global mean ${baseline.toFixed(4)}, noise ${NOISE}`);
+    assert.ok(rmse < 0.6 * baseline, `rmse ${rmse} vs baseline ${baseline}`);
+    assert.ok(rmse < 2 * NOISE, `rmse ${rmse} vs noise ${NOISE}`);
     // Training and prediction leave only the model's four variables behind.
     assert.equal(currentTensorCount(), tensorsBefore + 4);
   });
@@ -102,6 +102,7 @@ describe('I-AutoRec on a denser synthetic matrix (20% observed)', () => {
     const model = await AutoRec.fit(train, FAST);
     try {
       const rmse = model.rmse(held);
+      console.log(`I-AutoRec 20%: test RMSE ${rmse.toFixed(4)}, global mean ${globalMeanRmse(train, held).toFixed(4)}, noise ${NOISE}`);
       // MEASURED (wasm, seed 0): rmse ≈ 0.39 = 1.3σ, baseline ≈ 0.96.
       assert.ok(rmse < 1.5 * NOISE, `rmse ${rmse} vs noise ${NOISE}`);
       assert.ok(rmse < 0.5 * globalMeanRmse(train, held));

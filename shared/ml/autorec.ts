@@ -22,10 +22,13 @@
  * fallback, never a network output: an unseen user on a seen item gets the item's mean training rating, a seen user
  * on an unseen item the user's mean, and when both are unseen the global mean.
  */
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import { InputError, ConfigError } from '../contracts/errors.js';
 import type { Ratings } from '../data/ratings.js';
 import { decodeArtifact, encodeArtifact } from './artifact.js';
+import { describeIssues } from './model-config.js';
 import { permutation, seededRandom } from './random.js';
 
 export type AutoRecVariant = 'item' | 'user';
@@ -69,19 +72,24 @@ export interface AutoRecHooks {
   signal?: AbortSignal;
 }
 
-export function resolveAutoRecConfig(options: Partial<AutoRecConfig> = {}): AutoRecConfig {
-  const c = { ...AUTOREC_DEFAULTS, ...options };
-  for (const key of Object.keys(options)) {
-    if (!(key in AUTOREC_DEFAULTS)) throw new ConfigError(`autorec option "${key}" is unknown`);
-  }
-  if (c.variant !== 'item' && c.variant !== 'user') throw new ConfigError(`autorec option "variant" must be item or user, got ${JSON.stringify(c.variant)}`);
-  for (const key of ['hidden', 'epochs', 'batchSize'] as const) {
-    if (!Number.isInteger(c[key]) || c[key] < 1) throw new ConfigError(`autorec option "${key}" must be a positive integer, got ${c[key]}`);
-  }
-  if (!(c.lambda >= 0) || !Number.isFinite(c.lambda)) throw new ConfigError(`autorec option "lambda" must be a number ≥ 0, got ${c.lambda}`);
-  if (!(c.learningRate > 0) || !Number.isFinite(c.learningRate)) throw new ConfigError(`autorec option "learningRate" must be a positive number, got ${c.learningRate}`);
-  if (!Number.isInteger(c.seed)) throw new ConfigError(`autorec option "seed" must be an integer, got ${c.seed}`);
-  return c;
+/** AutoRec options as a job payload or the CLI gives them; every field optional (defaults: {@link AUTOREC_DEFAULTS}). */
+export const AutoRecOptionsSchema = z.object({
+  variant: z.enum(['item', 'user']),
+  hidden: z.number().int().min(1),
+  lambda: z.number().min(0).finite(),
+  learningRate: z.number().positive().finite(),
+  epochs: z.number().int().min(1),
+  batchSize: z.number().int().min(1),
+  seed: z.number().int(),
+}).partial().strict();
+
+export type AutoRecOptions = z.input<typeof AutoRecOptionsSchema>;
+
+/** Validates options and fills every default. Throws ConfigError naming the option. */
+export function resolveAutoRecConfig(options: AutoRecOptions = {}): AutoRecConfig {
+  const parsed = AutoRecOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new ConfigError(`invalid autorec options: ${describeIssues(parsed.error)}`);
+  return { ...AUTOREC_DEFAULTS, ...parsed.data };
 }
 
 /** Sparse vectors: vector v's entries are `index[ptr[v]..ptr[v+1])` with `value` at the same positions. */
@@ -145,6 +153,49 @@ interface AutoRecHeader {
 }
 
 const PREDICT_BATCH = 256;
+
+/** An item and its predicted rating. */
+export interface Recommendation {
+  item: string;
+  rating: number;
+}
+
+/**
+ * The `n` best (index, score) pairs offered to each of `slots` lists, highest score first. An offer equal to the
+ * worst kept score is refused, so with indices offered in increasing order ties keep the lower index.
+ */
+class TopN {
+  private readonly index: Int32Array;
+  private readonly score: Float32Array;
+  private readonly count: Int32Array;
+
+  constructor(slots: number, private readonly n: number) {
+    this.index = new Int32Array(slots * n);
+    this.score = new Float32Array(slots * n);
+    this.count = new Int32Array(slots);
+  }
+
+  offer(slot: number, index: number, score: number): void {
+    const base = slot * this.n;
+    let at = this.count[slot];
+    if (at === this.n) {
+      if (!(score > this.score[base + this.n - 1])) return;
+      at--;
+    } else this.count[slot]++;
+    while (at > 0 && score > this.score[base + at - 1]) {
+      this.score[base + at] = this.score[base + at - 1];
+      this.index[base + at] = this.index[base + at - 1];
+      at--;
+    }
+    this.score[base + at] = score;
+    this.index[base + at] = index;
+  }
+
+  list(slot: number): { index: number; score: number }[] {
+    const base = slot * this.n;
+    return Array.from({ length: this.count[slot] }, (_, k) => ({ index: this.index[base + k], score: this.score[base + k] }));
+  }
+}
 const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class AutoRec {
@@ -196,6 +247,18 @@ export class AutoRec {
     for (let i = 0; i < items.length; i++) this.itemMean[i] = this.itemCount[i] > 0 ? this.itemMean[i] / this.itemCount[i] : this.globalMean;
   }
 
+  /** Training ratings. */
+  get ratings(): number {
+    return this.trainEntries.rating.length;
+  }
+
+  /** sha256 over the training ratings (ids and entries): equal for models trained on the same data. */
+  get fingerprint(): string {
+    const hash = createHash('sha256').update(JSON.stringify([this.users, this.items]));
+    for (const column of [this.trainEntries.user, this.trainEntries.item, this.trainEntries.rating]) hash.update(new Uint8Array(column.buffer, column.byteOffset, column.byteLength));
+    return hash.digest('hex');
+  }
+
   /** Number of vectors the network reconstructs (items for I-AutoRec, users for U-AutoRec). */
   private get vectors(): number {
     return this.config.variant === 'item' ? this.items.length : this.users.length;
@@ -207,7 +270,7 @@ export class AutoRec {
   }
 
   /** Trains on `ratings` (its id maps become the model's). */
-  static async fit(ratings: Ratings, options: Partial<AutoRecConfig> = {}, hooks: AutoRecHooks = {}): Promise<AutoRec> {
+  static async fit(ratings: Ratings, options: AutoRecOptions = {}, hooks: AutoRecHooks = {}): Promise<AutoRec> {
     const config = resolveAutoRecConfig(options);
     if (ratings.entries.rating.length === 0) throw new InputError('no training ratings', { field: 'ratings' });
     const width = config.variant === 'item' ? ratings.users.length : ratings.items.length;
@@ -347,22 +410,118 @@ export class AutoRec {
   }
 
   /**
-   * The user's top `n` items by predicted rating (ties: lower item index first). By default items the user rated in
-   * training are left out. An unknown user gets the items with the highest mean training rating.
+   * The user's top `n` items by predicted rating; see {@link recommendAll}. An unknown user gets the items with the
+   * highest mean training rating.
    */
-  recommend(user: string, n = 10, options: { excludeSeen?: boolean } = {}): { item: string; rating: number }[] {
+  recommend(user: string, n = 10, options: { excludeSeen?: boolean } = {}): Recommendation[] {
     this.checkOpen();
-    const excludeSeen = options.excludeSeen ?? true;
-    const u = this.userIndex.get(user) ?? -1;
-    const seen = new Set<number>();
-    if (u >= 0 && excludeSeen) {
-      for (let k = 0; k < this.trainEntries.user.length; k++) if (this.trainEntries.user[k] === u) seen.add(this.trainEntries.item[k]);
+    const u = this.userIndex.get(user);
+    const top = new TopN(1, n);
+    if (u === undefined || this.userCount[u] === 0) this.rankByItemMean(top, [0]);
+    else {
+      const steps = this.rankSeen(top, [u], options.excludeSeen ?? true);
+      while (steps.next().done !== true) { /* every batch */ }
     }
-    const candidates: number[] = [];
-    for (let i = 0; i < this.items.length; i++) if (!seen.has(i)) candidates.push(i);
-    const scores = this.predictIndices(new Int32Array(candidates.length).fill(u), candidates);
-    const ranked = candidates.map((i, k) => ({ i, r: scores[k] })).sort((a, b) => b.r - a.r || a.i - b.i);
-    return ranked.slice(0, n).map(({ i, r }) => ({ item: this.items[i], rating: r }));
+    return this.listOf(top, 0);
+  }
+
+  /**
+   * Every user's (or the given users') top `n` items by predicted rating, in batches of users, in the order asked.
+   * Ties go to the lower item index. Items without training ratings are never recommended (nothing is known of
+   * them); by default items the user rated in training are left out. A user without training ratings (or unknown to
+   * the model) gets the items with the highest mean training rating — the same fallback {@link predictIndices} uses.
+   * Memory: one batch of reconstructed vectors plus users × n.
+   */
+  async *recommendAll(n = 10, options: { users?: readonly string[]; excludeSeen?: boolean; batchUsers?: number } = {}): AsyncGenerator<{ user: string; items: Recommendation[] }[]> {
+    this.checkOpen();
+    const asked = options.users ?? this.users;
+    const batchUsers = options.batchUsers ?? 1000;
+    const excludeSeen = options.excludeSeen ?? true;
+    // For I-AutoRec every user's ranking needs every item vector, so all asked users are ranked in one pass over the
+    // items; U-AutoRec ranks a batch of users from their own vectors.
+    const step = this.config.variant === 'item' ? asked.length : batchUsers;
+    for (let from = 0; from < asked.length; from += step) {
+      const part = asked.slice(from, from + step);
+      const top = new TopN(part.length, n);
+      const seen: number[] = [];
+      const seenAt: number[] = [];
+      const unseenAt: number[] = [];
+      part.forEach((user, k) => {
+        const u = this.userIndex.get(user);
+        if (u !== undefined && this.userCount[u] > 0) {
+          seen.push(u);
+          seenAt.push(k);
+        } else unseenAt.push(k);
+      });
+      this.rankByItemMean(top, unseenAt);
+      let last = performance.now();
+      const steps = this.rankSeen(top, seen, excludeSeen, seenAt);
+      while (steps.next().done !== true) {
+        if (performance.now() - last > 50) {
+          await pause();
+          last = performance.now();
+        }
+      }
+      for (let k = 0; k < part.length; k += batchUsers) {
+        yield part.slice(k, k + batchUsers).map((user, j) => ({ user, items: this.listOf(top, k + j) }));
+      }
+    }
+  }
+
+  private listOf(top: TopN, slot: number): Recommendation[] {
+    return top.list(slot).map(({ index, score }) => ({ item: this.items[index], rating: score }));
+  }
+
+  /** Fills `slots` of `top` with the items of highest mean training rating. */
+  private rankByItemMean(top: TopN, slots: readonly number[]): void {
+    if (slots.length === 0) return;
+    for (let i = 0; i < this.items.length; i++) {
+      if (this.itemCount[i] === 0) continue;
+      const r = this.clip(this.itemMean[i]);
+      for (const slot of slots) top.offer(slot, i, r);
+    }
+  }
+
+  /**
+   * Ranks the items for users `users` (indices with training ratings) into `top` slots `slots` (default 0, 1, …),
+   * one batch of reconstructed vectors per iteration (a generator, so that callers can yield between batches).
+   */
+  private *rankSeen(top: TopN, users: readonly number[], excludeSeen: boolean, slots: readonly number[] = users.map((_, k) => k)): Generator<void> {
+    if (users.length === 0) return;
+    const width = this.width;
+    const marked = new Uint8Array(this.config.variant === 'item' ? this.users.length : this.items.length);
+    if (this.config.variant === 'item') {
+      // Rows are items, columns users: each batch of item vectors scores that batch of items for every user.
+      const items: number[] = [];
+      for (let i = 0; i < this.items.length; i++) if (this.itemCount[i] > 0) items.push(i);
+      for (let start = 0; start < items.length; start += PREDICT_BATCH) {
+        const end = Math.min(items.length, start + PREDICT_BATCH);
+        const h = this.reconstruct(items, start, end);
+        for (let row = start; row < end; row++) {
+          const i = items[row];
+          // The item's raters, from its training vector.
+          if (excludeSeen) for (let p = this.csr.ptr[i]; p < this.csr.ptr[i + 1]; p++) marked[this.csr.index[p]] = 1;
+          const base = (row - start) * width;
+          for (let k = 0; k < users.length; k++) if (marked[users[k]] === 0) top.offer(slots[k], i, this.clip(h[base + users[k]]));
+          if (excludeSeen) for (let p = this.csr.ptr[i]; p < this.csr.ptr[i + 1]; p++) marked[this.csr.index[p]] = 0;
+        }
+        yield;
+      }
+      return;
+    }
+    // Rows are users, columns items: each batch of user vectors scores every item for that batch of users.
+    for (let start = 0; start < users.length; start += PREDICT_BATCH) {
+      const end = Math.min(users.length, start + PREDICT_BATCH);
+      const h = this.reconstruct(users, start, end);
+      for (let row = start; row < end; row++) {
+        const u = users[row];
+        if (excludeSeen) for (let p = this.csr.ptr[u]; p < this.csr.ptr[u + 1]; p++) marked[this.csr.index[p]] = 1;
+        const base = (row - start) * width;
+        for (let i = 0; i < this.items.length; i++) if (this.itemCount[i] > 0 && marked[i] === 0) top.offer(slots[row], i, this.clip(h[base + i]));
+        if (excludeSeen) for (let p = this.csr.ptr[u]; p < this.csr.ptr[u + 1]; p++) marked[this.csr.index[p]] = 0;
+      }
+      yield;
+    }
   }
 
   /** Root mean squared error of the predictions on `ratings`' entries (which must use the model's id maps). */

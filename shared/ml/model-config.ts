@@ -85,7 +85,8 @@ function defaultHidden(inputWidth: number, q: number): number[] {
   return [first, second];
 }
 
-function describeIssues(error: z.ZodError): string {
+/** Zod issues as one line naming each field. */
+export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'options'}: ${i.message}`).join('; ');
 }
 

@@ -74,6 +74,21 @@ describe('I-AutoRec on a synthetic low-rank matrix (1,000 users × 500 items, ra
     assert.equal(withSeen.length, 500);
   });
 
+  test('recommendAll gives every user the list recommend gives, in batches, with unknown users on the item-mean fallback', async () => {
+    const users = [...all.users.slice(0, 40), 'stranger'];
+    const batches: number[] = [];
+    const lists = new Map<string, { item: string; rating: number }[]>();
+    for await (const batch of model.recommendAll(7, { users, batchUsers: 16 })) {
+      batches.push(batch.length);
+      for (const { user, items } of batch) lists.set(user, items);
+    }
+    assert.deepEqual(batches, [16, 16, 9]);
+    for (const user of users) assert.deepEqual(lists.get(user), model.recommend(user, 7), user);
+    let count = 0;
+    for await (const batch of model.recommendAll(2)) count += batch.length;
+    assert.equal(count, all.users.length);
+  });
+
   test('save/load round trip gives identical predictions; dispose frees the variables', () => {
     const tensors = currentTensorCount();
     const bytes = model.save();
@@ -121,7 +136,14 @@ describe('U-AutoRec', () => {
     try {
       const rmse = model.rmse(held);
       assert.ok(Number.isFinite(rmse) && rmse < 1.5 * globalMeanRmse(train, held), `rmse ${rmse}`);
-      assert.equal(model.recommend(all.users[0], 5).length, 5);
+      const seen = new Set<string>();
+      for (let k = 0; k < train.entries.user.length; k++) if (train.entries.user[k] === 0) seen.add(all.items[train.entries.item[k]]);
+      const top = model.recommend(all.users[0], 5);
+      assert.equal(top.length, 5);
+      for (const { item } of top) assert.ok(!seen.has(item), `${item} was rated`);
+      const listed: { item: string; rating: number }[][] = [];
+      for await (const batch of model.recommendAll(5, { users: [all.users[0]] })) listed.push(...batch.map((b) => b.items));
+      assert.deepEqual(listed, [top]);
     } finally {
       model.dispose();
     }

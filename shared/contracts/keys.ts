@@ -5,7 +5,9 @@
  *
  * Glossary: a *dataset* is a named matrix imported once (chunks of binary Float32 rows, ids, labels, schema); a
  * *model* is a named series of versions of trained artifacts with aliases such as `production`; *embeddings* are the
- * codes and reconstruction errors of one dataset under one model version.
+ * codes and reconstruction errors of one dataset under one model version; a *ratings dataset* is a named list of
+ * (user, item, rating) triples for the AutoRec recommender; *recommendations* are each user's top items under one
+ * AutoRec model version.
  */
 
 export interface Keyspace {
@@ -23,6 +25,24 @@ export interface Keyspace {
     labels(name: string, index: number): string;
     /** Set of dataset names. */
     index(): string;
+  };
+  ratings: {
+    /** Hash: the ratings dataset's meta fields (JSON), written last so a ratings dataset is visible only once complete. */
+    meta(name: string): string;
+    /** String: JSON array of the user ids (index = the user index of the entries). */
+    users(name: string): string;
+    /** String: JSON array of the item ids. */
+    items(name: string): string;
+    /** String: the entries as binary little-endian Int32 user indices, Int32 item indices, Float32 ratings. */
+    entries(name: string): string;
+    /** Set of ratings dataset names. */
+    index(): string;
+  };
+  recommendations: {
+    /** Hash: user id → JSON array of `[item, predicted rating]`, best first. */
+    top(model: string, version: number): string;
+    /** Hash: how the recommendations were made (n, users, state; `complete` once every user is written). */
+    meta(model: string, version: number): string;
   };
   model: {
     /** Hash: version number → metadata JSON (no weights). */
@@ -80,6 +100,8 @@ export function keyspace(prefix = 'lf'): Keyspace {
   const ds = (name: string) => `${prefix}:{ds:${name}}`;
   const md = (name: string) => `${prefix}:{model:${name}}`;
   const emb = (model: string, version: number, dataset: string) => `${prefix}:{emb:${model}:${version}:${dataset}}`;
+  const rt = (name: string) => `${prefix}:{rt:${name}}`;
+  const rec = (model: string, version: number) => `${prefix}:{rec:${model}:${version}}`;
   return {
     prefix,
     bullPrefix: `{${prefix}}:bull`,
@@ -89,6 +111,17 @@ export function keyspace(prefix = 'lf'): Keyspace {
       ids: (name, i) => `${ds(name)}:ids:${i}`,
       labels: (name, i) => `${ds(name)}:labels:${i}`,
       index: () => `${prefix}:datasets`,
+    },
+    ratings: {
+      meta: (name) => `${rt(name)}:meta`,
+      users: (name) => `${rt(name)}:users`,
+      items: (name) => `${rt(name)}:items`,
+      entries: (name) => `${rt(name)}:entries`,
+      index: () => `${prefix}:ratings`,
+    },
+    recommendations: {
+      top: (m, v) => `${rec(m, v)}:top`,
+      meta: (m, v) => `${rec(m, v)}:meta`,
     },
     model: {
       versions: (name) => `${md(name)}:versions`,

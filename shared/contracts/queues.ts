@@ -5,12 +5,13 @@
  * Model versions in payloads: a number, or an alias such as `production` or `latest` (resolved by the consumer).
  */
 import { z } from 'zod';
+import { AutoRecOptionsSchema } from '../ml/autorec.js';
 import { ModelOptionsSchema } from '../ml/model-config.js';
 import { ThresholdMethodSchema } from '../ml/threshold.js';
 import { InputError } from './errors.js';
 import { NAME_PATTERN } from './keys.js';
 
-export const QUEUES = ['train', 'encode', 'cluster', 'classify', 'detect', 'run', 'webhook', 'schedule'] as const;
+export const QUEUES = ['train', 'encode', 'cluster', 'classify', 'detect', 'run', 'webhook', 'schedule', 'recommend'] as const;
 export type QueueName = (typeof QUEUES)[number];
 /** The queues a run's flow passes through, in order. */
 export const RUN_STAGES = ['train', 'encode', 'cluster', 'classify', 'detect', 'run'] as const satisfies readonly QueueName[];
@@ -25,18 +26,34 @@ export type VersionRef = z.infer<typeof VersionRef>;
 const target = { model: ModelName, version: VersionRef.default('latest'), dataset: DatasetName };
 
 export const PAYLOADS = {
-  /** Train a new version of `model` on `dataset` (only rows labelled `normal`, when given). */
-  train: z.object({
-    model: ModelName,
-    dataset: DatasetName,
-    /** Model options as for `latentflow fit`; defaults apply to what is absent. */
-    options: ModelOptionsSchema.optional(),
-    threshold: ThresholdMethodSchema.optional(),
-    /** Train only on rows whose label is this value (anomaly detection). */
-    normal: z.string().optional(),
-    /** After training, point the `production` alias at the new version if its final validation loss is lower than the current production version's. */
-    promoteIfBetter: z.boolean().optional(),
-  }).strict(),
+  /**
+   * Train a new version of `model`. Kind `autoencoder` (the default): on the dataset `dataset` (only rows labelled
+   * `normal`, when given). Kind `autorec`: an AutoRec recommender on the ratings dataset `dataset`.
+   */
+  train: z.discriminatedUnion('kind', [
+    z.object({
+      kind: z.literal('autoencoder').optional(),
+      model: ModelName,
+      dataset: DatasetName,
+      /** Model options as for `latentflow fit`; defaults apply to what is absent. */
+      options: ModelOptionsSchema.optional(),
+      threshold: ThresholdMethodSchema.optional(),
+      /** Train only on rows whose label is this value (anomaly detection). */
+      normal: z.string().optional(),
+      /** After training, point the `production` alias at the new version if its final validation loss is lower than the current production version's. */
+      promoteIfBetter: z.boolean().optional(),
+    }).strict(),
+    z.object({
+      kind: z.literal('autorec'),
+      model: ModelName,
+      /** A ratings dataset (`latentflow dataset import <file> --ratings`). */
+      dataset: DatasetName,
+      /** AutoRec options as for `latentflow autorec evaluate`; defaults apply to what is absent. */
+      options: AutoRecOptionsSchema.optional(),
+      /** As for autoencoders; AutoRec versions compare their final training loss. */
+      promoteIfBetter: z.boolean().optional(),
+    }).strict(),
+  ]),
   /** Write codes and reconstruction errors of every record of `dataset`. */
   encode: z.object({ ...target, /** Rows per batch written. Default 1024. */ batchSize: z.number().int().min(1).max(65536).default(1024) }).strict(),
   /** K-means on the stored codes; k defaults to the number of labels (else chosen by silhouette). */
@@ -57,6 +74,14 @@ export const PAYLOADS = {
     dataset: DatasetName,
     promoteIfBetter: z.boolean().default(false),
   }).strict(),
+  /** Store every user's (or the listed users') top `n` unseen items under an AutoRec model version. */
+  recommend: z.object({
+    model: ModelName,
+    version: VersionRef.default('latest'),
+    n: z.number().int().min(1).max(1000).default(10),
+    /** Only these users (default: every user the model knows). */
+    users: z.array(z.string().min(1)).min(1).optional(),
+  }).strict(),
 } as const satisfies Record<QueueName, z.ZodType>;
 
 export type Payload<Q extends QueueName> = z.output<(typeof PAYLOADS)[Q]>;
@@ -67,8 +92,9 @@ const stage = { model: z.string(), version: z.number().int(), dataset: z.string(
 
 export const RESULTS = {
   train: z.object({
-    model: z.string(), version: z.number().int(), backend: z.string(),
-    epochs: z.number().int(), seconds: z.number(), samplesPerSecond: z.number(), finalLoss: z.number(), threshold: z.number(),
+    model: z.string(), version: z.number().int(), backend: z.string(), kind: z.enum(['autoencoder', 'autorec']).optional(),
+    epochs: z.number().int(), seconds: z.number(), samplesPerSecond: z.number(), finalLoss: z.number(),
+    /** The anomaly threshold (absent when none was estimated, and for AutoRec). */ threshold: z.number().optional(),
     /** With `promoteIfBetter`: whether `production` now points at this version. */ promoted: z.boolean().optional(),
   }),
   encode: z.object({ ...stage, records: z.number().int(), meanError: z.number() }),
@@ -90,6 +116,7 @@ export const RESULTS = {
   }),
   webhook: z.object({ status: z.number().int(), attempts: z.number().int() }),
   schedule: z.object({ schedule: z.string(), kind: z.string(), submitted: z.string() }),
+  recommend: z.object({ model: z.string(), version: z.number().int(), n: z.number().int(), users: z.number().int(), seconds: z.number() }),
 } as const satisfies Record<QueueName, z.ZodType>;
 
 export type JobResult<Q extends QueueName> = z.output<(typeof RESULTS)[Q]>;

@@ -18,12 +18,15 @@ import { InputError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
 import { scanKeys, type RedisClient } from './redis.js';
 import { Autoencoder } from '../ml/autoencoder.js';
+import { AutoRec } from '../ml/autorec.js';
 import { checkName, compareIds, execOrThrow } from './util.js';
 
 /** One registered version, as listed (no weights). */
 export interface ModelVersionMeta {
   model: string;
   version: number;
+  /** `autorec` for an AutoRec recommender (trained on a ratings dataset); absent for an autoencoder. */
+  kind?: 'autorec';
   /** The dataset it was trained on. */
   dataset: string;
   /** ISO time the model was trained. */
@@ -47,6 +50,8 @@ export interface ModelVersionMeta {
   bytes: number;
   /** The label of the rows it was trained on, when trained on normal rows only. */
   normal?: string;
+  /** For an AutoRec model: its variant and what it knows (then `inputWidth` is the vector width, `codeSize` the hidden units). */
+  autorec?: { variant: string; users: number; items: number; ratings: number; min: number; max: number };
 }
 
 /** What `modelEvents()` carries (JSON) after a promotion or a rollback. */
@@ -99,28 +104,60 @@ export class ModelRegistry {
    * then the metadata, so a listed version always has its weights.
    */
   async register(name: string, model: Autoencoder, info: { dataset: string; normal?: string; key?: string }): Promise<ModelVersionMeta> {
-    checkName(name, 'model');
-    const k = this.keys.model;
-    if (info.key !== undefined) {
-      const earlier = await this.registeredBy(name, info.key);
-      if (earlier) return earlier;
-    }
-    const artifact = model.toArtifact();
-    await this.redis.sadd(k.index(), name);
-    const version = await this.redis.incr(k.counter(name));
     const history = model.history;
-    const meta: ModelVersionMeta = {
-      model: name, version, dataset: info.dataset, createdAt: model.createdAt, inputWidth: model.inputWidth, codeSize: model.codeSize,
+    const artifact = model.toArtifact();
+    return this.store(name, artifact, info.key, {
+      dataset: info.dataset, createdAt: model.createdAt, inputWidth: model.inputWidth, codeSize: model.codeSize,
       features: model.features, config: model.config, threshold: model.threshold?.value ?? null,
       epochs: history.epochs.length, seconds: history.seconds, samplesPerSecond: history.samplesPerSecond,
       finalLoss: history.epochs.at(-1)?.loss ?? 0,
       ...validationLossOf(history),
       fingerprint: model.fingerprint, bytes: artifact.length,
       ...(info.normal !== undefined ? { normal: info.normal } : {}),
-    };
-    await this.redis.set(k.artifact(name, version), artifact);
-    await this.redis.hset(k.versions(name), String(version), JSON.stringify(meta));
-    if (info.key !== undefined) await this.redis.hset(k.registrations(name), info.key, String(version));
+    });
+  }
+
+  /** Registers an AutoRec recommender trained on the ratings dataset `info.dataset`, as {@link register} does. */
+  async registerAutoRec(name: string, model: AutoRec, info: { dataset: string; key?: string }): Promise<ModelVersionMeta> {
+    const history = model.history;
+    const artifact = model.save();
+    const seconds = history.at(-1)?.seconds ?? 0;
+    const vectors = model.config.variant === 'item' ? model.items.length : model.users.length;
+    return this.store(name, artifact, info.key, {
+      kind: 'autorec', dataset: info.dataset, createdAt: new Date().toISOString(),
+      inputWidth: model.config.variant === 'item' ? model.users.length : model.items.length, codeSize: model.config.hidden,
+      features: [], config: model.config, threshold: null, epochs: history.length, seconds,
+      samplesPerSecond: seconds > 0 ? (vectors * history.length) / seconds : 0, finalLoss: history.at(-1)?.loss ?? 0,
+      fingerprint: model.fingerprint, bytes: artifact.length,
+      autorec: { variant: model.config.variant, users: model.users.length, items: model.items.length, ratings: model.ratings, min: model.min, max: model.max },
+    });
+  }
+
+  /**
+   * Stores an artifact as the next version of `name`, then its metadata (so a listed version always has its
+   * weights); with an idempotency `key`, a version registered under that key before is returned instead. InputError
+   * when the model's versions are of the other kind.
+   */
+  private async store(name: string, artifact: Buffer, key: string | undefined, fields: Omit<ModelVersionMeta, 'model' | 'version'>): Promise<ModelVersionMeta> {
+    // Versions of one model are all autoencoders or all AutoRec models: aliases, promotion and rollback compare them.
+    checkName(name, 'model');
+    const k = this.keys.model;
+    if (key !== undefined) {
+      const earlier = await this.registeredBy(name, key);
+      if (earlier) return earlier;
+    }
+    const latest = (await this.versionNumbers(name)).at(-1);
+    if (latest !== undefined) {
+      const other = JSON.parse((await this.redis.hget(k.versions(name), String(latest))) ?? '{}') as Partial<ModelVersionMeta>;
+      if ((other.kind ?? 'autoencoder') !== (fields.kind ?? 'autoencoder')) {
+        throw new InputError(`model "${name}" holds ${other.kind ?? 'autoencoder'} versions; a ${fields.kind ?? 'autoencoder'} needs another model name`, { field: 'model', value: name });
+      }
+    }
+    await this.redis.sadd(k.index(), name);
+    const meta: ModelVersionMeta = { model: name, version: await this.redis.incr(k.counter(name)), ...fields };
+    await this.redis.set(k.artifact(name, meta.version), artifact);
+    await this.redis.hset(k.versions(name), String(meta.version), JSON.stringify(meta));
+    if (key !== undefined) await this.redis.hset(k.registrations(name), key, String(meta.version));
     return meta;
   }
 
@@ -163,8 +200,21 @@ export class ModelRegistry {
     return JSON.parse(json) as ModelVersionMeta;
   }
 
-  /** The metadata and the loaded model (Autoencoder.fromArtifact) of one version. The caller disposes the model. */
+  /** The metadata and the loaded autoencoder of one version (InputError for an AutoRec version). The caller disposes the model. */
   async load(name: string, ref: number | string): Promise<{ meta: ModelVersionMeta; model: Autoencoder }> {
+    const { meta, bytes } = await this.artifact(name, ref);
+    if (meta.kind === 'autorec') throw new InputError(`model ${name}@${meta.version} is an AutoRec recommender, not an autoencoder: it has no codes or reconstruction errors (use it with recommend jobs)`, { field: 'model', value: name });
+    return { meta, model: Autoencoder.fromArtifact(bytes, `model ${name}@${meta.version}`) };
+  }
+
+  /** The metadata and the loaded AutoRec model of one version (InputError for an autoencoder). The caller disposes the model. */
+  async loadAutoRec(name: string, ref: number | string): Promise<{ meta: ModelVersionMeta; model: AutoRec }> {
+    const { meta, bytes } = await this.artifact(name, ref);
+    if (meta.kind !== 'autorec') throw new InputError(`model ${name}@${meta.version} is an autoencoder, not an AutoRec recommender (train one with a train job of kind "autorec")`, { field: 'model', value: name });
+    return { meta, model: AutoRec.load(bytes, `model ${name}@${meta.version}`) };
+  }
+
+  private async artifact(name: string, ref: number | string): Promise<{ meta: ModelVersionMeta; bytes: Buffer }> {
     const version = await this.resolve(name, ref);
     const k = this.keys.model;
     const p = this.redis.pipeline();
@@ -172,7 +222,7 @@ export class ModelRegistry {
     p.getBuffer(k.artifact(name, version));
     const [json, bytes] = (await execOrThrow(p)) as [string | null, Buffer | null];
     if (json === null || bytes === null) throw await this.missing(name, `version ${version}`);
-    return { meta: JSON.parse(json) as ModelVersionMeta, model: Autoencoder.fromArtifact(bytes, `model ${name}@${version}`) };
+    return { meta: JSON.parse(json) as ModelVersionMeta, bytes };
   }
 
   /** The aliases of one model, alias → version. */

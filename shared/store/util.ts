@@ -15,7 +15,7 @@ export function* slices<T>(items: readonly T[], size: number): Generator<T[]> {
 export const compareIds: (a: string, b: string) => number = new Intl.Collator('en', { numeric: true }).compare;
 
 /** Checks a dataset, model or source name against NAME_PATTERN; the InputError names the field. */
-export function checkName(name: string, what: 'dataset' | 'model' | 'source', field = 'name'): void {
+export function checkName(name: string, what: 'dataset' | 'model' | 'source' | 'ratings', field = 'name'): void {
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
     throw new InputError(`${what} names use letters, digits, ".", "_" and "-" (starting with a letter or digit, up to 128)`, { field, value: name });
   }

@@ -1,5 +1,5 @@
 /**
- * The downstream service: takes `cluster`, `classify`, `detect` and `run` jobs, and `webhook` jobs when
+ * The downstream service: takes `cluster`, `classify`, `detect`, `run` and `recommend` jobs, and `webhook` jobs when
  * LATENTFLOW_WEBHOOK_SECRET is set. Wiring only; see *.processor.ts.
  */
 import { loadConfig } from '../../shared/config.js';
@@ -14,10 +14,12 @@ import { onShutdown } from '../../shared/pipeline/shutdown.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
+import { RecommendationStore } from '../../shared/store/recommendations.js';
 import { closeRedis, createRedis } from '../../shared/store/redis.js';
 import { createClassifyProcessor } from './classify.processor.js';
 import { createClusterProcessor } from './cluster.processor.js';
 import { createDetectProcessor } from './detect.processor.js';
+import { createRecommendProcessor } from './recommend.processor.js';
 import { createRunProcessor } from './run.processor.js';
 import { createWebhookProcessor } from './webhook.processor.js';
 
@@ -40,6 +42,7 @@ async function run(): Promise<void> {
     makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), redis, keys, options),
     makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts, cache }), redis, keys, options),
     makeWorker('run', createRunProcessor({ embeddings }), redis, keys, options),
+    makeWorker('recommend', createRecommendProcessor({ models, recommendations: new RecommendationStore(redis, keys) }), redis, keys, options),
     ...(secret !== undefined ? [makeWorker('webhook', createWebhookProcessor({ secret, timeoutMs }), redis, keys, options)] : []),
   ];
   onShutdown(async () => {
@@ -49,7 +52,7 @@ async function run(): Promise<void> {
     await closeRedis(redis);
   }, { log });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  const queues = ['cluster', 'classify', 'detect', 'run', ...(secret !== undefined ? ['webhook'] : [])].join(', ');
+  const queues = ['cluster', 'classify', 'detect', 'run', 'recommend', ...(secret !== undefined ? ['webhook'] : [])].join(', ');
   log.info(`ready: queues ${queues}, concurrency ${config.concurrency.downstream} each, prefix ${config.prefix}`);
   if (url !== undefined) log.info(`alerts are also POSTed to the webhook at ${new URL(url).origin} (signed)`);
 }

@@ -8,6 +8,7 @@ import { makeFlowProducer } from '../../shared/pipeline/flow.js';
 import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
+import { RatingsStore } from '../../shared/store/ratings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
 import { closeRedis, createRedis } from '../../shared/store/redis.js';
 import { createScheduleProcessor } from './schedule.processor.js';
@@ -21,7 +22,7 @@ async function run(): Promise<void> {
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:trainer`, cluster: config.redisCluster });
   const keys = keyspace(config.prefix);
   const models = new ModelRegistry(redis, keys);
-  const processor = createTrainProcessor({ datasets: new DatasetStore(redis, keys), models, backend: backend.name, log });
+  const processor = createTrainProcessor({ datasets: new DatasetStore(redis, keys), ratings: new RatingsStore(redis, keys), models, backend: backend.name, log });
   const timing = { lockDuration: config.jobLockMs };
   const worker = makeWorker('train', processor, redis, keys, { concurrency: config.concurrency.trainer, log, ...timing });
   const trainQueue = makeQueue('train', redis, keys);

@@ -1,20 +1,24 @@
 /**
- * `train` jobs: fit an autoencoder on a stored dataset (its `normal` rows only, when given) and register it; with
- * `promoteIfBetter`, point `production` at the new version when its validation loss beats the production version's.
+ * `train` jobs: fit an autoencoder on a stored dataset (its `normal` rows only, when given), or an AutoRec
+ * recommender on a stored ratings dataset (kind `autorec`), and register it; with `promoteIfBetter`, point
+ * `production` at the new version when its validation loss beats the production version's.
  */
 import { InputError } from '../../shared/contracts/errors.js';
-import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
+import { parsePayload, type JobResult, type Payload } from '../../shared/contracts/queues.js';
 import { selectRows, type Table } from '../../shared/data/table.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
+import { AutoRec } from '../../shared/ml/autorec.js';
 import type { EpochProgress } from '../../shared/ml/train.js';
 import { silentLogger, type Logger } from '../../shared/pipeline/log.js';
 import type { PipelineJob } from '../../shared/pipeline/queues.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
+import type { RatingsStore } from '../../shared/store/ratings.js';
 import { DEFAULT_ALIAS, type ModelRegistry, type ModelVersionMeta } from '../../shared/store/models.js';
 
 export interface TrainDeps {
   datasets: Pick<DatasetStore, 'load'>;
-  models: Pick<ModelRegistry, 'register' | 'registeredBy' | 'resolve' | 'meta' | 'promote'>;
+  ratings: Pick<RatingsStore, 'load'>;
+  models: Pick<ModelRegistry, 'register' | 'registerAutoRec' | 'registeredBy' | 'resolve' | 'meta' | 'promote'>;
   /** The tfjs backend in use, reported in the result. */
   backend: string;
   /** Where promotion decisions are reported. Default: nowhere. */
@@ -37,20 +41,35 @@ export function createTrainProcessor(deps: TrainDeps): (job: PipelineJob<'train'
     // A retry of a job whose model was already registered returns that version instead of adding another (and
     // decides the promotion again, in case the first attempt stopped between the two).
     const key = `train:${job.id}`;
-    let meta = await deps.models.registeredBy(p.model, key);
-    if (!meta) {
-      const table = await trainingRows(deps.datasets, p.dataset, p.normal);
-      const model = await Autoencoder.fit(table, p.options, { threshold: p.threshold, onEpoch: (e) => job.updateProgress(progressOf(e)) });
-      try {
-        meta = await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal, key });
-      } finally {
-        model.dispose();
-      }
-    }
+    const onEpoch = (e: EpochLike) => job.updateProgress(progressOf(e));
+    const meta = (await deps.models.registeredBy(p.model, key))
+      ?? (p.kind === 'autorec' ? await trainAutoRec(deps, p, key, onEpoch) : await trainAutoencoder(deps, p, key, onEpoch));
     const result = resultOf(meta, deps.backend);
     if (p.promoteIfBetter === true) result.promoted = await promoteIfBetter(deps.models, meta, log);
     return result;
   };
+}
+
+type EpochLike = Pick<EpochProgress, 'epoch' | 'epochs' | 'loss' | 'seconds'> & { valLoss?: number };
+type TrainPayload = Payload<'train'>;
+
+async function trainAutoencoder(deps: TrainDeps, p: Exclude<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => Promise<void>): Promise<ModelVersionMeta> {
+  const table = await trainingRows(deps.datasets, p.dataset, p.normal);
+  const model = await Autoencoder.fit(table, p.options, { threshold: p.threshold, onEpoch });
+  try {
+    return await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal, key });
+  } finally {
+    model.dispose();
+  }
+}
+
+async function trainAutoRec(deps: TrainDeps, p: Extract<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => Promise<void>): Promise<ModelVersionMeta> {
+  const model = await AutoRec.fit(await deps.ratings.load(p.dataset), p.options, { onEpoch });
+  try {
+    return await deps.models.registerAutoRec(p.model, model, { dataset: p.dataset, key });
+  } finally {
+    model.dispose();
+  }
 }
 
 /** The loss versions are compared on: the validation loss of the kept weights, else the final training loss. */
@@ -91,7 +110,9 @@ const fmt = (x: number) => x.toPrecision(4);
 function resultOf(meta: ModelVersionMeta, backend: string): JobResult<'train'> {
   return {
     model: meta.model, version: meta.version, backend, epochs: meta.epochs, seconds: meta.seconds,
-    samplesPerSecond: meta.samplesPerSecond, finalLoss: meta.finalLoss, threshold: meta.threshold ?? NaN,
+    samplesPerSecond: meta.samplesPerSecond, finalLoss: meta.finalLoss,
+    ...(meta.threshold !== null ? { threshold: meta.threshold } : {}),
+    ...(meta.kind === 'autorec' ? { kind: 'autorec' as const } : {}),
   };
 }
 
@@ -106,7 +127,7 @@ async function trainingRows(datasets: TrainDeps['datasets'], name: string, norma
   return selectRows(table, rows);
 }
 
-function progressOf(e: EpochProgress): TrainProgress {
+function progressOf(e: EpochLike): TrainProgress {
   const etaSeconds = e.epoch > 0 ? (e.seconds / e.epoch) * (e.epochs - e.epoch) : 0;
   return { epoch: e.epoch, epochs: e.epochs, loss: e.loss, valLoss: e.valLoss, etaSeconds: Math.round(etaSeconds * 10) / 10 };
 }

@@ -21,6 +21,7 @@ import { FlowProducer, type ConnectionOptions, type FlowJobNode, type FlowJob } 
 import { InputError } from '../contracts/errors.js';
 import { NAME_PATTERN, type Keyspace } from '../contracts/keys.js';
 import { parsePayload, QUEUES, RUN_STAGES, type PayloadInput, type RunStage } from '../contracts/queues.js';
+import type { AutoRecOptions } from '../ml/autorec.js';
 import type { ModelOptions } from '../ml/model-config.js';
 import type { ThresholdMethod } from '../ml/threshold.js';
 import { DEFAULT_JOB_OPTIONS } from './queues.js';
@@ -68,10 +69,7 @@ export function makeFlowProducer(connection: ConnectionOptions, keys: Keyspace):
 
 /** Validates every stage's payload (InputError naming the field) and adds the run's flow. */
 export async function submitRun(flows: FlowProducer, keys: Keyspace, request: RunRequest): Promise<SubmittedRun> {
-  const run = request.run ?? randomUUID();
-  if (!NAME_PATTERN.test(run) || /^\d+$/.test(run)) {
-    throw new InputError('run ids use letters, digits, ".", "_" and "-" (up to 128), and are not only digits', { field: 'run', value: run });
-  }
+  const run = checkRunId(request.run ?? randomUUID());
   const { model, dataset, seed } = request;
   const payloads: { [Q in RunStage]: PayloadInput<Q> } = {
     train: { model, dataset, options: request.options, threshold: request.thresholdMethod, normal: request.normal },
@@ -96,6 +94,45 @@ export async function submitRun(flows: FlowProducer, keys: Keyspace, request: Ru
   const flow: FlowJob = { ...node('run', chain), opts: { jobId: run } };
   await flows.add(flow, { queuesOptions: FLOW_QUEUES_OPTIONS });
   return { run, jobId: run };
+}
+
+/** What an AutoRec run does: train a recommender on a ratings dataset, then store every user's top `n`. */
+export interface AutoRecRunRequest {
+  /** Run id, as for {@link RunRequest}. Default: a random UUID. */
+  run?: string;
+  model: string;
+  /** A ratings dataset. */
+  dataset: string;
+  options?: AutoRecOptions;
+  /** Items stored per user. Default 10. */
+  n?: number;
+  promoteIfBetter?: boolean;
+}
+
+/**
+ * Adds the flow `recommend ← train(kind autorec)`: the recommend job (the parent, job id = the run id) stores the
+ * top-N lists of the version its train child registered.
+ */
+export async function submitAutoRecRun(flows: FlowProducer, keys: Keyspace, request: AutoRecRunRequest): Promise<SubmittedRun> {
+  const run = checkRunId(request.run ?? randomUUID());
+  const { model, dataset } = request;
+  const train: PayloadInput<'train'> = { kind: 'autorec', model, dataset, options: request.options, promoteIfBetter: request.promoteIfBetter };
+  const recommend: PayloadInput<'recommend'> = { model, n: request.n };
+  parsePayload('train', train);
+  parsePayload('recommend', recommend);
+  const opts = { jobId: run };
+  await flows.add({
+    name: 'recommend', queueName: 'recommend', prefix: keys.bullPrefix, data: withoutUndefined(recommend), opts,
+    children: [{ name: 'train', queueName: 'train', prefix: keys.bullPrefix, data: withoutUndefined(train), opts: { ...opts, failParentOnFailure: true } }],
+  }, { queuesOptions: FLOW_QUEUES_OPTIONS });
+  return { run, jobId: run };
+}
+
+function checkRunId(run: string): string {
+  if (!NAME_PATTERN.test(run) || /^\d+$/.test(run)) {
+    throw new InputError('run ids use letters, digits, ".", "_" and "-" (up to 128), and are not only digits', { field: 'run', value: run });
+  }
+  return run;
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

@@ -11,6 +11,7 @@ import { ModelCache } from '../../shared/pipeline/model-cache.js';
 import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
 import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
+import { RatingsStore } from '../../shared/store/ratings.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
 import { closeRedis } from '../../shared/store/redis.js';
@@ -41,7 +42,7 @@ test('detect publishes through the AlertPublisher: stream, webhook jobs keyed by
   const alerts = new AlertPublisher({ alerts: store, redis: connection, keys, cooldownMs: 60_000, webhooks: { queue: webhook, url: 'http://127.0.0.1:1/hook' } });
   const queues = { train: makeQueue('train', connection, keys), encode: makeQueue('encode', connection, keys), detect: makeQueue('detect', connection, keys) };
   const workers = [
-    makeWorker('train', createTrainProcessor({ datasets, models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
+    makeWorker('train', createTrainProcessor({ datasets, ratings: new RatingsStore(connection, keys), models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
     makeWorker('encode', createEncodeProcessor({ datasets, models, embeddings, cache }), connection, keys, { concurrency: 1 }),
     makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts, cache }), connection, keys, { concurrency: 1 }),
   ];

@@ -18,6 +18,7 @@ import { ModelCache } from '../../shared/pipeline/model-cache.js';
 import { makeQueue, makeWorker, type PipelineQueue } from '../../shared/pipeline/queues.js';
 import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
+import { RatingsStore } from '../../shared/store/ratings.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
 import { closeRedis, createRedis } from '../../shared/store/redis.js';
@@ -119,7 +120,7 @@ describe('on a 3-master Redis Cluster', () => {
     const cache = new ModelCache(models);
     const options = { concurrency: 2 };
     const workers = [
-      makeWorker('train', createTrainProcessor({ datasets, models, backend: 'wasm' }), redis, keys, { concurrency: 1 }),
+      makeWorker('train', createTrainProcessor({ datasets, ratings: new RatingsStore(redis, keys), models, backend: 'wasm' }), redis, keys, { concurrency: 1 }),
       makeWorker('encode', createEncodeProcessor({ datasets, models, embeddings, cache }), redis, keys, options),
       makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), redis, keys, options),
       makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), redis, keys, options),

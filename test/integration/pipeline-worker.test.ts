@@ -17,6 +17,7 @@ import { ModelCache } from '../../shared/pipeline/model-cache.js';
 import { makeQueue, makeWorker, type PipelineProcessor, type PipelineQueue, type PipelineWorkerOptions } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
+import { RatingsStore } from '../../shared/store/ratings.js';
 import type { ModelVersionMeta } from '../../shared/store/models.js';
 import { ModelRegistry } from '../../shared/store/models.js';
 import { closeRedis } from '../../shared/store/redis.js';
@@ -114,7 +115,7 @@ describe('makeWorker', () => {
     const datasets = new DatasetStore(h.connection, h.keys);
     await datasets.save('digits', digits);
     const models = new ModelRegistry(h.connection, h.keys);
-    const worker = h.worker('train', createTrainProcessor({ datasets, models, backend: 'wasm' }), { lockDuration: LOCK_MS, stalledInterval: LOCK_MS / 2 });
+    const worker = h.worker('train', createTrainProcessor({ datasets, ratings: new RatingsStore(h.connection, h.keys), models, backend: 'wasm' }), { lockDuration: LOCK_MS, stalledInterval: LOCK_MS / 2 });
     const stalled: string[] = [];
     const progress: TrainProgress[] = [];
     worker.on('stalled', (id) => stalled.push(id));

@@ -13,6 +13,7 @@ import { ModelCache } from '../../shared/pipeline/model-cache.js';
 import { makeQueue, makeWorker, type PipelineQueue } from '../../shared/pipeline/queues.js';
 import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
+import { RatingsStore } from '../../shared/store/ratings.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
 import { closeRedis } from '../../shared/store/redis.js';
@@ -61,7 +62,7 @@ function startPipeline(t: TestContext): Pipeline {
   const cache = new ModelCache(models);
   const options = { concurrency: 2 };
   const workers = [
-    makeWorker('train', createTrainProcessor({ datasets, models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
+    makeWorker('train', createTrainProcessor({ datasets, ratings: new RatingsStore(connection, keys), models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
     makeWorker('encode', createEncodeProcessor({ datasets, models, embeddings, cache }), connection, keys, options),
     makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), connection, keys, options),
     makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), connection, keys, options),

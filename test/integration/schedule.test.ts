@@ -13,6 +13,7 @@ import { makeQueue, makeWorker, type PipelineQueue } from '../../shared/pipeline
 import { addSchedule, listSchedules, removeSchedule } from '../../shared/pipeline/schedules.js';
 import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
+import { RatingsStore } from '../../shared/store/ratings.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
 import { closeRedis } from '../../shared/store/redis.js';
@@ -53,7 +54,7 @@ function startTrainer(t: TestContext, scoring = false): Trainer {
   const flows = makeFlowProducer(connection, keys);
   const cache = new ModelCache(models);
   const workers: { close(): Promise<void> }[] = [
-    makeWorker('train', createTrainProcessor({ datasets, models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
+    makeWorker('train', createTrainProcessor({ datasets, ratings: new RatingsStore(connection, keys), models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
     makeWorker('schedule', createScheduleProcessor({ train: queue('train'), flows, models, keys }), connection, keys, { concurrency: 1 }),
   ];
   if (scoring) {

@@ -11,6 +11,7 @@ import { evaluateCommand } from './commands/evaluate.js';
 import { fitCommand } from './commands/fit.js';
 import { jobsCommand } from './commands/jobs.js';
 import { modelsCommand } from './commands/models.js';
+import { recommendCommand } from './commands/recommend.js';
 import { runCommand } from './commands/run.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { scoreCommand } from './commands/score.js';
@@ -35,6 +36,7 @@ const program: Command = new Command('latentflow')
   .addCommand(scoreCommand())
   .addCommand(evaluateCommand())
   .addCommand(autorecCommand())
+  .addCommand(recommendCommand())
   .addCommand(datasetCommand())
   .addCommand(runCommand())
   .addCommand(modelsCommand())

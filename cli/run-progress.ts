@@ -16,6 +16,7 @@ export interface StageResults {
   classify?: JobResult<'classify'>;
   detect?: JobResult<'detect'>;
   run?: JobResult<'run'>;
+  recommend?: JobResult<'recommend'>;
 }
 
 export type Display = 'bars' | 'lines' | 'none';
@@ -27,6 +28,8 @@ export interface WaitOptions {
   pollMs?: number;
   /** Give up after this many ms. Default: never. */
   timeoutMs?: number;
+  /** The queue of the flow's parent job. Default `run`. */
+  root?: QueueName;
   signal?: AbortSignal;
 }
 
@@ -97,7 +100,7 @@ const f = (v: number | undefined, digits = 5) => (v === undefined ? '-' : v.toFi
 export function describeStage(queue: QueueName, result: unknown): string {
   const r = (result ?? {}) as Record<string, unknown>;
   switch (queue) {
-    case 'train': return `trained ${String(r.model)}@${String(r.version)}: ${String(r.epochs)} epochs in ${f(num(r.seconds), 1)} s, final loss ${f(num(r.finalLoss))}, threshold ${f(num(r.threshold))}`;
+    case 'train': return `trained ${String(r.model)}@${String(r.version)}: ${String(r.epochs)} epochs in ${f(num(r.seconds), 1)} s, final loss ${f(num(r.finalLoss))}${r.kind === 'autorec' ? '' : `, threshold ${f(num(r.threshold))}`}`;
     case 'encode': return `encoded ${String(r.records)} records (mean error ${f(num(r.meanError))})`;
     case 'cluster': return `clustered: k=${String(r.k)}, silhouette ${f(num(r.silhouette), 4)}${r.nmi !== undefined ? `, NMI ${f(num(r.nmi), 4)}` : ''}`;
     case 'classify': return `classified: accuracy ${f(num(r.accuracy), 4)} on ${String(r.tested)} held-out records`;
@@ -105,6 +108,7 @@ export function describeStage(queue: QueueName, result: unknown): string {
     case 'run': return 'run complete';
     case 'webhook': return `delivered a webhook (HTTP ${String(r.status)})`;
     case 'schedule': return `schedule ${String(r.schedule)} submitted ${String(r.submitted)}`;
+    case 'recommend': return `recommended: top ${String(r.n)} items for ${String(r.users)} users in ${f(num(r.seconds), 1)} s`;
   }
 }
 
@@ -134,7 +138,7 @@ class Bars {
   }
 }
 
-/** Polls the flow under the parent job `runJobId` until it completes; returns every stage's result. */
+/** Polls the flow under the parent job `runJobId` (in the `root` queue) until it completes; returns every stage's result. */
 export async function waitForRun(queues: Map<QueueName, Queue>, bullPrefix: string, runJobId: string, options: WaitOptions): Promise<StageResults> {
   const pollMs = options.pollMs ?? 250;
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
@@ -147,8 +151,9 @@ export async function waitForRun(queues: Map<QueueName, Queue>, bullPrefix: stri
   try {
     for (;;) {
       if (options.signal?.aborted) throw new LatentflowError('stopped waiting (the run goes on; see `latentflow jobs ' + runJobId + '`)', false);
-      const nodes = await flowJobs(queues, bullPrefix, 'run', runJobId);
-      if (nodes.length === 0) throw new LatentflowError(`run job ${runJobId} not found in the run queue`, false);
+      const root = options.root ?? 'run';
+      const nodes = await flowJobs(queues, bullPrefix, root, runJobId);
+      if (nodes.length === 0) throw new LatentflowError(`run job ${runJobId} not found in the ${root} queue`, false);
       // A stage that fails for good fails every later stage (failParentOnFailure): report the deepest, the cause.
       const failed = nodes.filter((n) => n.state === 'failed').at(-1);
       if (failed) {

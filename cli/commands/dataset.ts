@@ -7,6 +7,8 @@ import { formatTable, printRows } from '../output.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
 import { positiveInteger } from '../arg-parsers.js';
 import { readTable } from '../../shared/data/read-table.js';
+import { readRatings } from '../../shared/data/ratings.js';
+import { RatingsStore, type RatingsMeta } from '../../shared/store/ratings.js';
 
 function labelSummary(meta: DatasetMeta): string {
   if (!meta.hasLabels) return '-';
@@ -27,10 +29,20 @@ export function describeDataset(meta: DatasetMeta): [string, string | number][] 
   ];
 }
 
+export function describeRatings(meta: RatingsMeta): [string, string | number][] {
+  return [
+    ['name', meta.name], ['kind', 'ratings'], ['ratings', meta.ratings], ['users × items', `${meta.users} × ${meta.items}`],
+    ['rating range', `${meta.min} … ${meta.max}`], ['source', meta.source], ['imported', meta.importedAt],
+  ];
+}
+
+const RATINGS_FLAG = ['--ratings', 'a ratings dataset (user, item, rating triples for AutoRec) instead of a table'] as const;
+
 function importCommand(): Command {
   const command = new Command('import')
-    .description('read a data file (CSV, NDJSON, IDX; gzip allowed) and store it in Redis as a named dataset')
+    .description('read a data file (CSV, NDJSON, IDX; gzip allowed) and store it in Redis as a named dataset; with --ratings, a ratings file (user,item,rating[,timestamp] CSV/TSV, MovieLens u.data or ratings.dat)')
     .argument('<file>', 'data file')
+    .option(...RATINGS_FLAG)
     .option('--name <name>', 'dataset name (default: the file name without extensions)')
     .option('--from-data-dir', 'resolve <file> under the data directory (LATENTFLOW_DATA_DIR) and refuse paths outside it')
     .option('--chunk-rows <n>', 'rows per stored chunk (default: the store\'s)', positiveInteger)
@@ -40,6 +52,11 @@ function importCommand(): Command {
     const name = checkName(typeof opts.name === 'string' ? opts.name : datasetNameOf(file), 'dataset');
     await withConnection(async (connection) => {
       const resolved = await resolveDataFile(file, connection.config.dataDir, opts.fromDataDir === true);
+      if (opts.ratings === true) {
+        const meta = await new RatingsStore(connection.redis, connection.keys).save(name, await readRatings(resolved), file);
+        console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(describeRatings(meta)));
+        return;
+      }
       const table = await readTable(resolved, tableOptionsFrom(opts));
       const meta = await saveDataset(connection, name, table, opts.chunkRows as number | undefined);
       console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(describeDataset(meta)));
@@ -50,9 +67,16 @@ function importCommand(): Command {
 function listCommand(): Command {
   return new Command('list')
     .description('list the stored datasets')
+    .option(...RATINGS_FLAG)
     .option('--json', 'print as JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean; ratings?: boolean }) => {
       await withConnection(async ({ redis, keys }) => {
+        if (opts.ratings === true) {
+          const all = await new RatingsStore(redis, keys).list();
+          if (opts.json === true) return console.log(JSON.stringify(all, null, 2));
+          if (all.length === 0) return console.log('no ratings datasets (import one: latentflow dataset import <file> --ratings --name N)');
+          return printRows(['name', 'ratings', 'users', 'items', 'imported', 'source'], all.map((m) => [m.name, m.ratings, m.users, m.items, m.importedAt, m.source]));
+        }
         const all = (await new DatasetStore(redis, keys).list()).sort((a, b) => a.name.localeCompare(b.name));
         if (opts.json === true) return console.log(JSON.stringify(all, null, 2));
         if (all.length === 0) return console.log('no datasets (import one: latentflow dataset import <file> --name N)');
@@ -66,9 +90,14 @@ function showCommand(): Command {
   return new Command('show')
     .description('show one dataset\'s metadata')
     .argument('<name>', 'dataset name')
+    .option(...RATINGS_FLAG)
     .option('--json', 'print as JSON')
-    .action(async (name: string, opts: { json?: boolean }) => {
+    .action(async (name: string, opts: { json?: boolean; ratings?: boolean }) => {
       await withConnection(async ({ redis, keys }) => {
+        if (opts.ratings === true) {
+          const meta = await new RatingsStore(redis, keys).meta(name);
+          return console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(describeRatings(meta)));
+        }
         const meta = await new DatasetStore(redis, keys).meta(name);
         console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(describeDataset(meta)));
       });
@@ -79,8 +108,15 @@ function deleteCommand(): Command {
   return new Command('delete')
     .description('delete a dataset (its rows, ids, labels and metadata; models and embeddings stay)')
     .argument('<name>', 'dataset name')
-    .action(async (name: string) => {
+    .option(...RATINGS_FLAG)
+    .action(async (name: string, opts: { ratings?: boolean }) => {
       await withConnection(async ({ redis, keys }) => {
+        if (opts.ratings === true) {
+          const store = new RatingsStore(redis, keys);
+          await store.meta(name);
+          await store.delete(name);
+          return console.log(`deleted ratings dataset ${name}`);
+        }
         const store = new DatasetStore(redis, keys);
         await store.meta(name); // a missing dataset is an error naming the known ones
         await store.delete(name);

@@ -16,9 +16,9 @@ function describeVersion(m: ModelVersionMeta, aliases: Record<string, number>): 
     ['aliases', aliasesOf(aliases, m.version) || '-'],
     ['dataset', m.dataset],
     ['created', m.createdAt],
-    ['input width', m.inputWidth],
-    ['code size', m.codeSize],
-    ['threshold', m.threshold ?? '-'],
+    ...(m.autorec
+      ? [['kind', `AutoRec (${m.autorec.variant === 'item' ? 'I' : 'U'}-AutoRec)`], ['users × items', `${m.autorec.users} × ${m.autorec.items}`], ['ratings', m.autorec.ratings], ['hidden units', m.codeSize]] as [string, string | number][]
+      : [['input width', m.inputWidth], ['code size', m.codeSize], ['threshold', m.threshold ?? '-']] as [string, string | number][]),
     ...(m.normal !== undefined ? [['trained on label', m.normal] as [string, string]] : []),
     ['epochs', m.epochs],
     ['seconds', m.seconds],

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunSummaryJson } from '../../cli/run.js';
 import { projectPath, runCli } from '../helpers/cli.js';
+import { syntheticRatings } from '../helpers/ratings.js';
 import { useRedis } from '../helpers/redis.js';
 
 const prefix = `cli_${randomBytes(4).toString('hex')}`;
@@ -151,6 +152,45 @@ describe('pipeline commands against `latentflow up`', () => {
       const lines = (await readFile(out, 'utf8')).trim().split('\n');
       assert.equal(lines.length, 1798);
       assert.ok(lines.slice(1).every((l) => l.split(',').length === lines[0].split(',').length && !/,,/.test(l)), 'every record has code, error, cluster and prediction');
+    });
+  });
+
+  describe('AutoRec recommendations', () => {
+    test('autorec run trains through the queues and stores top-N lists; recommend prints a user\'s', async () => {
+      const ratings = syntheticRatings({ users: 120, items: 60, observed: 0.15, seed: 3 });
+      const file = path.join(dir, 'ratings.csv');
+      const lines = ['user,item,rating'];
+      for (let e = 0; e < ratings.entries.rating.length; e++) lines.push(`${ratings.users[ratings.entries.user[e]]},${ratings.items[ratings.entries.item[e]]},${ratings.entries.rating[e]}`);
+      await writeFile(file, lines.join('\n'));
+      const r = await cli('autorec', 'run', file, '--model', 'rec', '--n', '4', '--hidden', '16', '--epochs', '10', '--wait', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { model: string; version: number; users: number; n: number };
+      assert.deepEqual([out.model, out.version, out.users, out.n], ['rec', 1, 120, 4]);
+      assert.match(r.stderr, /imported .*ratings\.csv as ratings dataset ratings \(\d+ ratings, 120 users × 60 items\)/);
+
+      const shown = await cli('recommend', '--model', 'rec', '--user', 'u5', '--json');
+      assert.equal(shown.code, 0, shown.stderr);
+      const top = JSON.parse(shown.stdout) as { source: string; items: { item: string; rating: number }[] };
+      assert.equal(top.source, 'stored');
+      assert.equal(top.items.length, 4);
+      const rated = new Set<string>();
+      for (let e = 0; e < ratings.entries.rating.length; e++) if (ratings.users[ratings.entries.user[e]] === 'u5') rated.add(ratings.items[ratings.entries.item[e]]);
+      for (const { item } of top.items) assert.ok(!rated.has(item), `u5 already rated ${item}`);
+      // More than were stored: computed from the model; the stored four are its first four.
+      const more = await cli('recommend', '--model', 'rec@1', '--user', 'u5', '--n', '6', '--json');
+      const computed = JSON.parse(more.stdout) as { source: string; items: { item: string }[] };
+      assert.equal(computed.source, 'computed');
+      assert.deepEqual(computed.items.slice(0, 4).map((i) => i.item), top.items.map((i) => i.item));
+      const table = await cli('recommend', '--model', 'rec', '--user', 'u5');
+      assert.match(table.stdout, /^rank\s+item\s+predicted rating/m);
+
+      const listed = await cli('dataset', 'list', '--ratings');
+      assert.match(listed.stdout, /^ratings\s+\d+\s+120\s+60/m);
+      const shownModel = await cli('models', 'show', 'rec');
+      assert.match(shownModel.stdout, /kind\s+AutoRec \(I-AutoRec\)/);
+      const wrong = await cli('recommend', '--model', 'wine', '--user', 'u5');
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stderr, /wine@\d+ is an autoencoder, not an AutoRec recommender/);
     });
   });
 

@@ -1,11 +1,19 @@
 /**
  * k-means on latent codes with ml-kmeans: several seeded runs, keeping the one of lowest inertia, and a choice of k
  * by silhouette.
+ *
+ * Two things differ from ml-kmeans's own defaults, both measured on 10k × 64 Fashion-MNIST codes (bench fmnist):
+ * - k-means++ seeding is our own greedy version on a Float64Array (scikit-learn's: 2 + ⌊ln k⌋ candidates per centre,
+ *   keep the one that lowers the potential most). ml-kmeans's seeding copies rows into ml-matrix objects and took
+ *   0.46 s per run, 40% of a 10-restart fit; ml-kmeans then runs the Lloyd iterations from those centres.
+ * - The tolerance is relative to the data, as in scikit-learn: a run stops when no centre moves more than
+ *   tolerance × the mean per-feature variance (squared distance), so codes of any scale converge alike.
  */
 import { kmeans } from 'ml-kmeans';
 import { InputError } from '../contracts/errors.js';
 import { silhouetteScore } from './clustering-metrics.js';
-import { rowAccess, toRows, type Matrix } from './matrix.js';
+import { rowAccess, toFloat64, toRows, type Matrix } from './matrix.js';
+import { seededRandom } from './random.js';
 import { shuffledIndices } from './split.js';
 
 export interface KMeansOptions {
@@ -17,8 +25,8 @@ export interface KMeansOptions {
   restarts?: number;
   /** Iteration cap of each run. Default 300. */
   maxIterations?: number;
-  /** A run stops when no centroid moves more than this (squared euclidean distance, as ml-kmeans measures it).
-   *  Default 1e-4. */
+  /** A run stops when no centroid moves more than this × the mean per-feature variance of the data (squared
+   *  euclidean distance). Default 1e-4. */
   tolerance?: number;
   /** Initial centroids: 'kmeans++', 'random' or 'mostDistant' (O(rows²) memory), as ml-kmeans implements them.
    *  Default 'kmeans++'. */
@@ -85,17 +93,87 @@ export function predictNearest(centroids: readonly (readonly number[])[], data: 
   return out;
 }
 
+function meanVariance(x: Float64Array, rows: number, width: number): number {
+  let total = 0;
+  for (let j = 0; j < width; j++) {
+    let mean = 0;
+    for (let i = 0; i < rows; i++) mean += x[i * width + j];
+    mean /= rows;
+    let v = 0;
+    for (let i = 0; i < rows; i++) v += (x[i * width + j] - mean) ** 2;
+    total += v / rows;
+  }
+  return total / width;
+}
+
+/**
+ * Greedy k-means++ (Arthur & Vassilvitskii 2007, with scikit-learn's 2 + ⌊ln k⌋ local trials): each new centre is
+ * the candidate, drawn with probability ∝ squared distance to the nearest chosen centre, that lowers the total most.
+ */
+export function kmeansPlusPlus(x: Float64Array, rows: number, width: number, k: number, seed: number): number[][] {
+  const random = seededRandom(`kmeans++:${seed}`);
+  const trials = 2 + Math.floor(Math.log(k));
+  const distanceTo = (c: number, out: Float64Array) => {
+    for (let i = 0; i < rows; i++) {
+      let s = 0;
+      for (let j = 0; j < width; j++) {
+        const d = x[i * width + j] - x[c * width + j];
+        s += d * d;
+      }
+      out[i] = s;
+    }
+  };
+  const centres = [Math.floor(random() * rows)];
+  const closest = new Float64Array(rows);
+  distanceTo(centres[0], closest);
+  let potential = closest.reduce((a, b) => a + b, 0);
+  const candidate = new Float64Array(rows);
+  const bestDistances = new Float64Array(rows);
+  while (centres.length < k) {
+    let bestIndex = -1;
+    let bestPotential = Infinity;
+    for (let t = 0; t < trials; t++) {
+      // Draw an index with probability ∝ closest[i] (uniformly when every row coincides with a centre).
+      let target = random() * potential;
+      let index = rows - 1;
+      for (let i = 0; i < rows; i++) {
+        target -= closest[i];
+        if (target < 0) {
+          index = i;
+          break;
+        }
+      }
+      if (potential === 0) index = Math.floor(random() * rows);
+      distanceTo(index, candidate);
+      let sum = 0;
+      for (let i = 0; i < rows; i++) sum += Math.min(closest[i], candidate[i]);
+      if (sum < bestPotential) {
+        bestPotential = sum;
+        bestIndex = index;
+        for (let i = 0; i < rows; i++) bestDistances[i] = Math.min(closest[i], candidate[i]);
+      }
+    }
+    centres.push(bestIndex);
+    closest.set(bestDistances);
+    potential = bestPotential;
+  }
+  return centres.map((c) => Array.from(x.subarray(c * width, (c + 1) * width)));
+}
+
 /** Runs k-means `restarts` times (seeds seed, seed+1, …) and returns the run of lowest inertia. */
 export function fitKMeans(data: Matrix, options: KMeansOptions): KMeansResult {
   const rows = toRows(data, 'data');
   const o = resolve(options, rows.length);
+  const dense = toFloat64(rows, 'data');
+  const tolerance = o.tolerance * meanVariance(dense.values, dense.rows, dense.width);
   let best: KMeansResult | undefined;
   for (let r = 0; r < o.restarts; r++) {
+    const seed = (o.seed + r) >>> 0;
     const run = kmeans(rows, o.k, {
-      seed: (o.seed + r) >>> 0,
+      seed,
       maxIterations: o.maxIterations,
-      tolerance: o.tolerance,
-      initialization: o.init,
+      tolerance,
+      initialization: o.init === 'kmeans++' ? kmeansPlusPlus(dense.values, dense.rows, dense.width, o.k, seed) : o.init,
     });
     // ml-kmeans assigns rows against the centroids before their last update: reassign against the final ones.
     const assignments = new Array<number>(rows.length);

@@ -1,9 +1,9 @@
-/** `npm run bench -- <suite> [options]`: runs bench/<suite>.ts. Suites: train-speed, kernels, encode-throughput, stream-throughput. */
+/** `npm run bench -- <suite> [options]`: runs bench/<suite>.ts. Suites: fmnist, throughput, kernels, train-speed, encode-throughput, stream-throughput. */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['train-speed', 'kernels', 'encode-throughput', 'stream-throughput'];
+const SUITES = ['fmnist', 'throughput', 'kernels', 'train-speed', 'encode-throughput', 'stream-throughput'];
 const [suite, ...rest] = process.argv.slice(2);
 if (!suite || !SUITES.includes(suite)) {
   console.error(`usage: npm run bench -- <suite> [options]; suites: ${SUITES.join(', ')}`);

@@ -1,0 +1,188 @@
+/**
+ * The Fashion-MNIST recipe of ../shared/reference/REFERENCE.md, our side and (with --compare) PyTorch + scikit-learn's
+ * fmnist_reference.py measured in the same sitting, at the same thread count:
+ * AE 784-256(relu)-64(relu)-256(relu)-784(sigmoid), MSE, Adam 1e-3, batch 256, pixels / 255; K-means k = 10 with 10
+ * restarts on the 10k test codes; RBF SVM (C = 10, gamma 'scale') trained on the first 10k training codes and tested
+ * on the test codes; one-class: one AE per class on that class's training images, AUROC of the per-image error on the
+ * whole test set.
+ *
+ * Usage: npm run bench -- fmnist [--epochs 20] [--threads 1,2] [--compare] [--no-oneclass] [--rows N] [--out DIR]
+ * Writes bench/results/fmnist.json ({machine, settings, runs: [{threads, ours, peer, ratios}]}) and fmnist.md.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { auroc, ari, clusteringAccuracy, fitKMeans, nmi, trainSvm } from '../shared/analytics/index.js';
+import { readIdxTable } from '../shared/data/idx.js';
+import type { Table } from '../shared/data/table.js';
+import { Autoencoder } from '../shared/ml/autoencoder.js';
+import { initBackend, type BackendName } from '../shared/ml/backend.js';
+import type { ModelOptions } from '../shared/ml/model-config.js';
+import { machineDetails, machineMarkdown, writeResults } from './results-file.js';
+import { median } from './stats.js';
+
+const run = promisify(execFile);
+const DIR = '/usr/share/datasets/fashion-mnist/';
+const PEER = process.env.LATENTFLOW_PEER_DIR ?? fileURLToPath(new URL('../../shared/reference/', import.meta.url));
+
+/** The figures both sides report, with the same keys. */
+export interface FmnistFigures {
+  train_samples_per_second: number;
+  encode_samples_per_second: number;
+  test_mse: number;
+  kmeans_acc: number;
+  kmeans_nmi: number;
+  kmeans_ari: number;
+  kmeans_seconds: number;
+  svm_acc: number;
+  svm_seconds: number;
+  oneclass_auroc_per_class?: number[];
+  oneclass_auroc_mean?: number;
+}
+
+const RECIPE: ModelOptions = {
+  encoder: [256, 64], activation: 'relu', codeActivation: 'relu', outputActivation: 'sigmoid', loss: 'mse', noise: 0,
+  optimizer: 'adam', learningRate: 1e-3, lrSchedule: 'constant', batchSize: 256, validationSplit: 0, scale: 'none',
+};
+
+function firstRows(t: Table, rows: number): Table {
+  if (rows >= t.rows) return t;
+  return { ...t, rows, values: t.values.subarray(0, rows * t.width), ids: t.ids.slice(0, rows), labels: t.labels?.slice(0, rows) };
+}
+
+function rowsWithLabel(t: Table, label: string): Table {
+  const keep = t.labels!.flatMap((l, i) => (l === label ? [i] : []));
+  const values = new Float32Array(keep.length * t.width);
+  keep.forEach((r, i) => values.set(t.values.subarray(r * t.width, (r + 1) * t.width), i * t.width));
+  return { ...t, rows: keep.length, values, ids: keep.map(String), labels: keep.map(() => label) };
+}
+
+async function ours(epochs: number, rows: number, oneclass: boolean, backend: BackendName): Promise<FmnistFigures> {
+  await initBackend(backend, () => {});
+  const train = firstRows(await readIdxTable(`${DIR}train-images-idx3-ubyte.gz`, `${DIR}train-labels-idx1-ubyte.gz`), rows);
+  const test = await readIdxTable(`${DIR}t10k-images-idx3-ubyte.gz`, `${DIR}t10k-labels-idx1-ubyte.gz`);
+  const speeds: number[] = [];
+  const model = await Autoencoder.fit(train, { ...RECIPE, epochs, seed: 0 }, { onEpoch: (p) => { speeds.push(p.samplesPerSecond); } });
+  try {
+    const { errors, codes } = model.score(test, { codes: true });
+    const testMse = errors.reduce((s, e) => s + e, 0) / errors.length;
+    // Encode speed: batches of 1000 as the peer measures it, median of 5 passes over the test set.
+    const passes: number[] = [];
+    for (let pass = 0; pass < 5; pass++) {
+      const started = performance.now();
+      for (let r = 0; r < test.rows; r += 1000) model.encode({ values: test.values.subarray(r * 784, Math.min(test.rows, r + 1000) * 784), rows: Math.min(1000, test.rows - r), width: 784 });
+      passes.push(test.rows / ((performance.now() - started) / 1000));
+    }
+    const testCodes = { values: codes!, rows: test.rows, width: 64 };
+    let started = performance.now();
+    const km = fitKMeans(testCodes, { k: 10, restarts: 10, seed: 0 });
+    const kmeansSeconds = (performance.now() - started) / 1000;
+    const svmRows = Math.min(10_000, train.rows);
+    const trainCodes = { values: model.encode(firstRows(train, svmRows)), rows: svmRows, width: 64 };
+    started = performance.now();
+    const svm = await trainSvm(trainCodes, train.labels!.slice(0, svmRows), { kernel: 'rbf', C: 10, gamma: 'scale' });
+    const predicted = svm.predict(testCodes);
+    const svmSeconds = (performance.now() - started) / 1000;
+    svm.free();
+    const figures: FmnistFigures = {
+      train_samples_per_second: median(speeds), encode_samples_per_second: median(passes), test_mse: testMse,
+      kmeans_acc: clusteringAccuracy(test.labels!, km.assignments), kmeans_nmi: nmi(test.labels!, km.assignments), kmeans_ari: ari(test.labels!, km.assignments),
+      kmeans_seconds: kmeansSeconds, svm_acc: predicted.filter((p, i) => p === test.labels![i]).length / test.rows, svm_seconds: svmSeconds,
+    };
+    if (oneclass) {
+      const per: number[] = [];
+      for (let c = 0; c < 10; c++) {
+        const normal = rowsWithLabel(train, String(c));
+        const one = await Autoencoder.fit(normal, { ...RECIPE, epochs, seed: 0 });
+        const scores = one.score(test).errors;
+        one.dispose();
+        per.push(auroc(test.labels!.map((l) => (l === String(c) ? 0 : 1)), scores));
+      }
+      figures.oneclass_auroc_per_class = per;
+      figures.oneclass_auroc_mean = per.reduce((s, a) => s + a, 0) / per.length;
+    }
+    return figures;
+  } finally {
+    model.dispose();
+  }
+}
+
+async function peer(epochs: number, threads: number, oneclass: boolean): Promise<FmnistFigures> {
+  const script = `${PEER}fmnist_reference.py`;
+  if (!existsSync(script)) throw new Error(`--compare needs ${script} (set LATENTFLOW_PEER_DIR)`);
+  const { stdout } = await run('/usr/bin/python3', [script, String(epochs), String(threads)], { maxBuffer: 1 << 24, env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  const p = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number & number[]>;
+  return {
+    train_samples_per_second: p.train_samples_per_s, encode_samples_per_second: p.encode_samples_per_s, test_mse: p.test_recon_mse,
+    kmeans_acc: p.kmeans_acc, kmeans_nmi: p.kmeans_nmi, kmeans_ari: p.kmeans_ari, kmeans_seconds: p.kmeans_s,
+    svm_acc: p.svm_acc, svm_seconds: p.svm_s,
+    ...(oneclass ? { oneclass_auroc_per_class: p.oneclass_auroc_per_class, oneclass_auroc_mean: p.oneclass_auroc_mean } : {}),
+  };
+}
+
+/** ours ÷ peer for speeds, peer ÷ ours for seconds (above 1 = we are faster), ours ÷ peer for quality. */
+function ratios(o: FmnistFigures, p: FmnistFigures): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(o) as (keyof FmnistFigures)[]) {
+    const [a, b] = [o[key], p[key]];
+    if (typeof a !== 'number' || typeof b !== 'number') continue;
+    out[key] = key.endsWith('_seconds') ? b / a : a / b;
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      worker: { type: 'string' }, epochs: { type: 'string', default: '20' }, threads: { type: 'string', default: '1' },
+      rows: { type: 'string', default: '60000' }, compare: { type: 'boolean', default: false }, 'no-oneclass': { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'wasm' }, out: { type: 'string' },
+    },
+  });
+  const epochs = Number(values.epochs);
+  const oneclass = !values['no-oneclass'];
+  if (values.worker !== undefined) {
+    console.log(JSON.stringify(await ours(epochs, Number(values.rows), oneclass, values.backend as BackendName)));
+    return;
+  }
+  const runs: { threads: number; ours: FmnistFigures; peer?: FmnistFigures; ratios?: Record<string, number> }[] = [];
+  for (const threads of values.threads.split(',').map(Number)) {
+    // Each side in its own process, one after the other, with the thread count in the environment.
+    const env = { ...process.env, LATENTFLOW_BLAS_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+    console.error(`threads ${threads}: ours (${values.backend}, ${epochs} epochs${oneclass ? ', one-class' : ''}) …`);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '1', '--epochs', String(epochs), '--rows', values.rows, '--backend', values.backend, ...(oneclass ? [] : ['--no-oneclass'])], { maxBuffer: 1 << 24, env });
+    const o = JSON.parse(stdout.trim().split('\n').at(-1)!) as FmnistFigures;
+    let p: FmnistFigures | undefined;
+    if (values.compare) {
+      console.error(`threads ${threads}: PyTorch + scikit-learn …`);
+      p = await peer(epochs, threads, oneclass);
+    }
+    runs.push({ threads, ours: o, ...(p ? { peer: p, ratios: ratios(o, p) } : {}) });
+  }
+  const machine = machineDetails();
+  const settings = { epochs, rows: Number(values.rows), backend: values.backend, oneclass };
+  const fmt = (key: keyof FmnistFigures, v: number | number[] | undefined) => {
+    if (typeof v !== 'number') return '-';
+    return key.endsWith('per_second') ? Math.round(v).toLocaleString('en') : key.endsWith('seconds') ? v.toFixed(2) : v.toFixed(4);
+  };
+  const lines = [`# Fashion-MNIST: latentflow vs PyTorch + scikit-learn`, '', machineMarkdown(machine), '',
+    `Settings: ${epochs} epochs, ${settings.rows} training rows, backend ${values.backend}; command: \`npm run bench -- fmnist ${process.argv.slice(2).join(' ')}\``];
+  for (const r of runs) {
+    lines.push('', `## ${r.threads} thread${r.threads > 1 ? 's' : ''}`, '', '| figure | latentflow | peer | ratio |', '|---|---:|---:|---:|');
+    for (const key of Object.keys(r.ours) as (keyof FmnistFigures)[]) {
+      if (key === 'oneclass_auroc_per_class') continue;
+      lines.push(`| ${key} | ${fmt(key, r.ours[key])} | ${fmt(key, r.peer?.[key])} | ${r.ratios?.[key]?.toFixed(3) ?? '-'} |`);
+    }
+  }
+  lines.push('', 'Ratios: ours ÷ peer for speeds and quality, peer ÷ ours for seconds (above 1: latentflow is faster or better).');
+  const markdown = lines.join('\n');
+  console.log(markdown);
+  const paths = await writeResults('fmnist', { machine, settings, runs }, markdown, values.out);
+  console.error(`wrote ${paths.join(', ')}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

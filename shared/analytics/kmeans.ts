@@ -8,6 +8,9 @@
  *   0.46 s per run, 40% of a 10-restart fit; ml-kmeans then runs the Lloyd iterations from those centres.
  * - The tolerance is relative to the data, as in scikit-learn: a run stops when no centre moves more than
  *   tolerance × the mean per-feature variance (squared distance), so codes of any scale converge alike.
+ * - On more than 2 × `sampleSize` rows the restarts run on a seeded sample, and only the best sample solution is
+ *   refined by one run on all rows: ml-kmeans's Lloyd iterations (JS arrays of arrays) take ~18 ms each on 10k × 64,
+ *   and ten full restarts were 12 s against scikit-learn's 0.6 s (bench fmnist, identical codes).
  */
 import { kmeans } from 'ml-kmeans';
 import { InputError } from '../contracts/errors.js';
@@ -31,6 +34,9 @@ export interface KMeansOptions {
   /** Initial centroids: 'kmeans++', 'random' or 'mostDistant' (O(rows²) memory), as ml-kmeans implements them.
    *  Default 'kmeans++'. */
   init?: 'kmeans++' | 'random' | 'mostDistant';
+  /** With more than twice this many rows, the restarts run on a seeded sample of this many rows and only the best
+   *  sample solution is refined on all rows (see the header). 0 = restarts on all rows. Default 2000. */
+  sampleSize?: number;
 }
 
 export interface KMeansResult {
@@ -44,7 +50,7 @@ export interface KMeansResult {
 }
 
 function resolve(options: KMeansOptions, rows: number): Required<KMeansOptions> {
-  const o = { seed: 0, restarts: 10, maxIterations: 300, tolerance: 1e-4, init: 'kmeans++' as const, ...options };
+  const o = { seed: 0, restarts: 10, maxIterations: 300, tolerance: 1e-4, init: 'kmeans++' as const, sampleSize: 2000, ...options };
   const int = (name: keyof KMeansOptions, min: number, max = Infinity) => {
     const v = o[name];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -55,6 +61,7 @@ function resolve(options: KMeansOptions, rows: number): Required<KMeansOptions> 
   if (!Number.isInteger(o.seed)) throw new InputError('must be an integer', { field: 'seed', value: o.seed });
   int('restarts', 1);
   int('maxIterations', 1);
+  int('sampleSize', 0);
   if (!(o.tolerance >= 0)) throw new InputError('must be ≥ 0', { field: 'tolerance', value: o.tolerance });
   if (!['kmeans++', 'random', 'mostDistant'].includes(o.init)) throw new InputError('unknown method', { field: 'init', value: o.init });
   return o;
@@ -166,26 +173,30 @@ export function fitKMeans(data: Matrix, options: KMeansOptions): KMeansResult {
   const o = resolve(options, rows.length);
   const dense = toFloat64(rows, 'data');
   const tolerance = o.tolerance * meanVariance(dense.values, dense.rows, dense.width);
+  const sampled = o.sampleSize > 0 && rows.length > 2 * o.sampleSize && o.k <= o.sampleSize;
+  const sample = sampled ? shuffledIndices(rows.length, `kmeans-sample:${o.seed}`).slice(0, o.sampleSize).map((i) => rows[i]) : rows;
+  const sampleDense = sampled ? toFloat64(sample, 'data') : dense;
   let best: KMeansResult | undefined;
   for (let r = 0; r < o.restarts; r++) {
     const seed = (o.seed + r) >>> 0;
-    const run = kmeans(rows, o.k, {
-      seed,
-      maxIterations: o.maxIterations,
-      tolerance,
-      initialization: o.init === 'kmeans++' ? kmeansPlusPlus(dense.values, dense.rows, dense.width, o.k, seed) : o.init,
-    });
-    // ml-kmeans assigns rows against the centroids before their last update: reassign against the final ones.
-    const assignments = new Array<number>(rows.length);
-    let inertia = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const { index, distance } = nearest(run.centroids, rows[i]);
-      assignments[i] = index;
-      inertia += distance;
-    }
-    if (!best || inertia < best.inertia) best = { centroids: run.centroids, assignments, inertia, iterations: run.iterations };
+    const initialization = o.init === 'kmeans++' ? kmeansPlusPlus(sampleDense.values, sampleDense.rows, sampleDense.width, o.k, seed) : o.init;
+    const run = finalAssignments(sample, kmeans(sample, o.k, { seed, maxIterations: o.maxIterations, tolerance, initialization }));
+    if (!best || run.inertia < best.inertia) best = run;
   }
-  return best!;
+  if (!sampled) return best!;
+  return finalAssignments(rows, kmeans(rows, o.k, { maxIterations: o.maxIterations, tolerance, initialization: best!.centroids }));
+}
+
+/** ml-kmeans assigns rows against the centroids before their last update: reassign against the final ones. */
+function finalAssignments(rows: readonly number[][], run: { centroids: number[][]; iterations: number }): KMeansResult {
+  const assignments = new Array<number>(rows.length);
+  let inertia = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const { index, distance } = nearest(run.centroids, rows[i]);
+    assignments[i] = index;
+    inertia += distance;
+  }
+  return { centroids: run.centroids, assignments, inertia, iterations: run.iterations };
 }
 
 export interface ChooseKOptions {

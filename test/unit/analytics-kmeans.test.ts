@@ -6,14 +6,14 @@ import { clusteringAccuracy } from '../../shared/analytics/metrics.js';
 import { seededRandom } from '../../shared/analytics/random.js';
 
 /** Three well-separated gaussian blobs in 4-D (sd 1, centers ≥ 10 apart), 120 rows each, seeded. */
-function blobs(seed: number): { x: number[][]; y: string[] } {
+function blobs(seed: number, perBlob = 120): { x: number[][]; y: string[] } {
   const random = seededRandom(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const centers = [[0, 0, 0, 0], [10, 10, 0, 5], [-10, 8, 6, -4]];
   const x: number[][] = [];
   const y: string[] = [];
   centers.forEach((c, b) => {
-    for (let i = 0; i < 120; i++) {
+    for (let i = 0; i < perBlob; i++) {
       x.push(c.map((m) => m + gauss()));
       y.push(`blob${b}`);
     }
@@ -60,4 +60,15 @@ test('k-means rejects bad options with InputError', () => {
   assert.throws(() => fitKMeans(x, { k: 2, restarts: 0 }), InputError);
   assert.throws(() => fitKMeans([[1, 2], [3]], { k: 1 }), InputError);
   assert.throws(() => predictNearest([[0, 0]], x), InputError);
+});
+
+test('on many rows the restarts run on a sample and the best is refined on all rows: same clusters, inertia within 1%', () => {
+  const { x, y } = blobs(3, 1500);
+  const sampled = fitKMeans(x, { k: 3, seed: 0, sampleSize: 500 });
+  const full = fitKMeans(x, { k: 3, seed: 0, sampleSize: 0 });
+  assert.equal(sampled.assignments.length, 4500);
+  assert.equal(clusteringAccuracy(y, sampled.assignments), 1);
+  assert.ok(sampled.inertia <= full.inertia * 1.01, `${sampled.inertia} vs ${full.inertia}`);
+  assert.deepEqual(predictNearest(sampled.centroids, x), sampled.assignments);
+  assert.throws(() => fitKMeans(x, { k: 3, sampleSize: -1 }), /sampleSize/);
 });

@@ -6,14 +6,22 @@
  * on the test codes; one-class: one AE per class on that class's training images, AUROC of the per-image error on the
  * whole test set.
  *
+ * With --compare, scikit-learn's K-means and SVC also run on OUR codes (bench/peer/same_codes.py), so the two stages
+ * are compared on identical inputs too.
+ *
  * Usage: npm run bench -- fmnist [--epochs 20] [--threads 1,2] [--compare] [--no-oneclass] [--rows N] [--out DIR]
- * Writes bench/results/fmnist.json ({machine, settings, runs: [{threads, ours, peer, ratios}]}) and fmnist.md.
+ * Writes bench/results/fmnist.json ({machine, settings, runs: [{threads, ours, peer, ratios, peer_on_our_codes,
+ * ratios_on_our_codes}]}) and fmnist.md.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { auroc, ari, clusteringAccuracy, fitKMeans, nmi, trainSvm } from '../shared/analytics/index.js';
+import { loadConfig } from '../shared/config.js';
 import { readIdxTable } from '../shared/data/idx.js';
 import type { Table } from '../shared/data/table.js';
 import { Autoencoder } from '../shared/ml/autoencoder.js';
@@ -58,8 +66,18 @@ function rowsWithLabel(t: Table, label: string): Table {
   return { ...t, rows: keep.length, values, ids: keep.map(String), labels: keep.map(() => label) };
 }
 
-async function ours(epochs: number, rows: number, oneclass: boolean, backend: BackendName): Promise<FmnistFigures> {
-  await initBackend(backend, () => {});
+/** Our codes and labels, for scikit-learn's K-means and SVC on the very same inputs (bench/peer/same_codes.py). */
+async function saveCodes(dir: string, train: { values: Float32Array; labels: string[] }, test: { values: Float32Array; labels: string[] }): Promise<void> {
+  const bytes = (v: Float32Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  await writeFile(path.join(dir, 'train_codes.f32'), bytes(train.values));
+  await writeFile(path.join(dir, 'test_codes.f32'), bytes(test.values));
+  await writeFile(path.join(dir, 'train_labels.json'), JSON.stringify(train.labels));
+  await writeFile(path.join(dir, 'test_labels.json'), JSON.stringify(test.labels));
+  await writeFile(path.join(dir, 'meta.json'), JSON.stringify({ width: 64 }));
+}
+
+async function ours(epochs: number, rows: number, oneclass: boolean, backend: BackendName, codesDir?: string): Promise<FmnistFigures> {
+  await initBackend(backend, () => {}, { blasThreads: loadConfig().blasThreads });
   const train = firstRows(await readIdxTable(`${DIR}train-images-idx3-ubyte.gz`, `${DIR}train-labels-idx1-ubyte.gz`), rows);
   const test = await readIdxTable(`${DIR}t10k-images-idx3-ubyte.gz`, `${DIR}t10k-labels-idx1-ubyte.gz`);
   const speeds: number[] = [];
@@ -80,6 +98,7 @@ async function ours(epochs: number, rows: number, oneclass: boolean, backend: Ba
     const kmeansSeconds = (performance.now() - started) / 1000;
     const svmRows = Math.min(10_000, train.rows);
     const trainCodes = { values: model.encode(firstRows(train, svmRows)), rows: svmRows, width: 64 };
+    if (codesDir !== undefined) await saveCodes(codesDir, { values: trainCodes.values, labels: train.labels!.slice(0, svmRows) }, { values: codes!, labels: test.labels! });
     started = performance.now();
     const svm = await trainSvm(trainCodes, train.labels!.slice(0, svmRows), { kernel: 'rbf', C: 10, gamma: 'scale' });
     const predicted = svm.predict(testCodes);
@@ -121,8 +140,15 @@ async function peer(epochs: number, threads: number, oneclass: boolean): Promise
   };
 }
 
+/** scikit-learn's K-means and SVC on our codes, timed like the reference, at `threads` threads. */
+async function peerOnOurCodes(dir: string, threads: number): Promise<Partial<FmnistFigures>> {
+  const script = fileURLToPath(new URL('./peer/same_codes.py', import.meta.url));
+  const { stdout } = await run('/usr/bin/python3', [script, dir, String(threads)], { maxBuffer: 1 << 24 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Partial<FmnistFigures>;
+}
+
 /** ours ÷ peer for speeds, peer ÷ ours for seconds (above 1 = we are faster), ours ÷ peer for quality. */
-function ratios(o: FmnistFigures, p: FmnistFigures): Record<string, number> {
+function ratios(o: FmnistFigures, p: Partial<FmnistFigures>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const key of Object.keys(o) as (keyof FmnistFigures)[]) {
     const [a, b] = [o[key], p[key]];
@@ -137,28 +163,39 @@ async function main(): Promise<void> {
     options: {
       worker: { type: 'string' }, epochs: { type: 'string', default: '20' }, threads: { type: 'string', default: '1' },
       rows: { type: 'string', default: '60000' }, compare: { type: 'boolean', default: false }, 'no-oneclass': { type: 'boolean', default: false },
-      backend: { type: 'string', default: 'wasm' }, out: { type: 'string' },
+      backend: { type: 'string', default: 'wasm' }, out: { type: 'string' }, 'codes-dir': { type: 'string' },
     },
   });
   const epochs = Number(values.epochs);
   const oneclass = !values['no-oneclass'];
   if (values.worker !== undefined) {
-    console.log(JSON.stringify(await ours(epochs, Number(values.rows), oneclass, values.backend as BackendName)));
+    console.log(JSON.stringify(await ours(epochs, Number(values.rows), oneclass, values.backend as BackendName, values['codes-dir'])));
     return;
   }
-  const runs: { threads: number; ours: FmnistFigures; peer?: FmnistFigures; ratios?: Record<string, number> }[] = [];
+  const runs: {
+    threads: number; ours: FmnistFigures; peer?: FmnistFigures; ratios?: Record<string, number>;
+    /** scikit-learn on our codes: the stages compared on identical inputs. */
+    peer_on_our_codes?: Partial<FmnistFigures>; ratios_on_our_codes?: Record<string, number>;
+  }[] = [];
   for (const threads of values.threads.split(',').map(Number)) {
     // Each side in its own process, one after the other, with the thread count in the environment.
-    const env = { ...process.env, LATENTFLOW_BLAS_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+    const env = { ...process.env, LATENTFLOW_BLAS_THREADS: String(threads) };
     console.error(`threads ${threads}: ours (${values.backend}, ${epochs} epochs${oneclass ? ', one-class' : ''}) …`);
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '1', '--epochs', String(epochs), '--rows', values.rows, '--backend', values.backend, ...(oneclass ? [] : ['--no-oneclass'])], { maxBuffer: 1 << 24, env });
-    const o = JSON.parse(stdout.trim().split('\n').at(-1)!) as FmnistFigures;
-    let p: FmnistFigures | undefined;
-    if (values.compare) {
+    const codesDir = await mkdtemp(path.join(tmpdir(), 'lf-fmnist-'));
+    try {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '1', '--epochs', String(epochs), '--rows', values.rows, '--backend', values.backend, '--codes-dir', codesDir, ...(oneclass ? [] : ['--no-oneclass'])], { maxBuffer: 1 << 24, env });
+      const o = JSON.parse(stdout.trim().split('\n').at(-1)!) as FmnistFigures;
+      if (!values.compare) {
+        runs.push({ threads, ours: o });
+        continue;
+      }
       console.error(`threads ${threads}: PyTorch + scikit-learn …`);
-      p = await peer(epochs, threads, oneclass);
+      const p = await peer(epochs, threads, oneclass);
+      const same = await peerOnOurCodes(codesDir, threads);
+      runs.push({ threads, ours: o, peer: p, ratios: ratios(o, p), peer_on_our_codes: same, ratios_on_our_codes: ratios(o, same) });
+    } finally {
+      await rm(codesDir, { recursive: true, force: true });
     }
-    runs.push({ threads, ours: o, ...(p ? { peer: p, ratios: ratios(o, p) } : {}) });
   }
   const machine = machineDetails();
   const settings = { epochs, rows: Number(values.rows), backend: values.backend, oneclass };
@@ -173,6 +210,13 @@ async function main(): Promise<void> {
     for (const key of Object.keys(r.ours) as (keyof FmnistFigures)[]) {
       if (key === 'oneclass_auroc_per_class') continue;
       lines.push(`| ${key} | ${fmt(key, r.ours[key])} | ${fmt(key, r.peer?.[key])} | ${r.ratios?.[key]?.toFixed(3) ?? '-'} |`);
+    }
+    if (r.peer_on_our_codes) {
+      lines.push('', 'The same K-means and SVM stages on identical inputs (our codes), scikit-learn at the same thread count:', '',
+        '| figure | latentflow | scikit-learn on our codes | ratio |', '|---|---:|---:|---:|');
+      for (const key of Object.keys(r.peer_on_our_codes) as (keyof FmnistFigures)[]) {
+        lines.push(`| ${key} | ${fmt(key, r.ours[key])} | ${fmt(key, r.peer_on_our_codes[key])} | ${r.ratios_on_our_codes?.[key]?.toFixed(3) ?? '-'} |`);
+      }
     }
   }
   lines.push('', 'Ratios: ours ÷ peer for speeds and quality, peer ÷ ours for seconds (above 1: latentflow is faster or better).');

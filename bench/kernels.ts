@@ -1,16 +1,20 @@
 /**
  * Matmul GFLOPS for the Fashion-MNIST dense autoencoder 784-256-64-256-784 at batch 256: the forward product X·W
  * and the two backward products dY·Wᵀ (input gradient) and Xᵀ·dY (weight gradient) of each layer, on the cpu
- * backend, wasm as shipped, and wasm with the transposed-matmul patch. Median of several repetitions.
- * Run: node --import tsx bench/kernels.ts [--reps 7]
+ * backend, wasm as shipped, wasm with the transposed-matmul patch, and wasm with the native OpenBLAS kernels at 1
+ * and 2 threads (when the addon is built: npm run build:native). Median of several repetitions, variants
+ * interleaved. Writes bench/results/kernels.{json,md}.
+ * Run: npm run bench -- kernels [--reps 7]
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../shared/ml/backend.js';
+import { installNativeMatMul, loadNativeBlas, uninstallNativeMatMul } from '../shared/ml/native-blas.js';
 import { patchWasmMatMul, unpatchWasmMatMul } from '../shared/ml/wasm-kernels.js';
+import { machineDetails, machineMarkdown, writeResults } from './results-file.js';
 import { median } from './stats.js';
 
 interface Case { label: string; a: [number, number]; b: [number, number]; transposeA: boolean; transposeB: boolean }
-interface Variant { name: string; backend: 'cpu' | 'wasm'; patched: boolean }
+interface Variant { name: string; backend: 'cpu' | 'wasm'; patched: boolean; blasThreads?: number }
 
 const BATCH = 256;
 const WIDTHS = [784, 256, 64, 256, 784];
@@ -31,6 +35,7 @@ const VARIANTS: Variant[] = [
   { name: 'cpu', backend: 'cpu', patched: false },
   { name: 'wasm', backend: 'wasm', patched: false },
   { name: 'wasm + fix', backend: 'wasm', patched: true },
+  ...(loadNativeBlas() ? [1, 2].map((t): Variant => ({ name: `native ${t}T`, backend: 'wasm', patched: true, blasThreads: t })) : []),
 ];
 
 function flops(c: Case): number {
@@ -47,8 +52,14 @@ function seconds(run: () => void, iterations: number): number {
 
 async function use(v: Variant): Promise<void> {
   await tf.setBackend(v.backend);
+  if (v.backend !== 'wasm') return;
+  uninstallNativeMatMul();
   if (v.patched) patchWasmMatMul();
   else unpatchWasmMatMul();
+  if (v.blasThreads !== undefined) {
+    loadNativeBlas()!.setNumThreads(v.blasThreads);
+    installNativeMatMul();
+  }
 }
 
 /** Variants interleaved repetition by repetition, so a busy machine slows them alike. */
@@ -94,5 +105,9 @@ const step = Object.fromEntries(
   VARIANTS.map((v) => [v.name, totalFlops / CASES.reduce((s, c) => s + flops(c) / (results[c.label][v.name] * 1e9), 0) / 1e9]),
 );
 lines.push(`| **all 12 (one train step)** | ${VARIANTS.map((v) => `**${fmt(step[v.name])}**`).join(' | ')} | **${fmt(step['wasm + fix'] / step.wasm)}×** |`);
-console.log(`GFLOPS, median of ${REPS} repetitions\n\n${lines.join('\n')}\n`);
-console.log(JSON.stringify({ unit: 'GFLOPS', batch: BATCH, reps: REPS, cases: results, trainStep: step }, null, 2));
+const machine = machineDetails();
+const markdown = `# Matmul GFLOPS, Fashion-MNIST autoencoder shapes\n\n${machineMarkdown(machine)}\n\nMedian of ${REPS} repetitions; command: \`npm run bench -- kernels\`\n\n${lines.join('\n')}`;
+console.log(markdown);
+const json = { machine, unit: 'GFLOPS', batch: BATCH, reps: REPS, native: loadNativeBlas()?.config() ?? null, cases: results, trainStep: step };
+console.log(JSON.stringify(json, null, 2));
+console.error(`wrote ${(await writeResults('kernels', json, markdown)).join(', ')}`);

@@ -6,5 +6,5 @@ import { initBackend, type BackendInfo } from '../shared/ml/backend.js';
 export async function startRuntime(quiet = false): Promise<BackendInfo> {
   const config = loadConfig();
   const verbose = !quiet && (config.logLevel === 'info' || config.logLevel === 'debug');
-  return initBackend(config.backend, verbose ? undefined : () => {});
+  return initBackend(config.backend, verbose ? undefined : () => {}, { blasThreads: config.blasThreads });
 }

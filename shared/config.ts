@@ -9,6 +9,7 @@
  * | LATENTFLOW_PREFIX | lf | prefix of every Redis key (BullMQ's is `{prefix}:bull`) |
  * | LATENTFLOW_DATA_DIR | ./data | folder that job payloads and `dataset import --from-data-dir` may read files from |
  * | LATENTFLOW_BACKEND | auto | TensorFlow.js backend: auto (tensorflow, else wasm, else cpu), tensorflow, wasm, cpu |
+ * | LATENTFLOW_BLAS_THREADS | 1 | OpenBLAS threads of the optional native matmul addon (wasm backend; `npm run build:native`) |
  * | LATENTFLOW_TRAINER_CONCURRENCY | 1 | train jobs one trainer process runs at once |
  * | LATENTFLOW_ENCODER_CONCURRENCY | 2 | encode jobs one encoder process runs at once |
  * | LATENTFLOW_DOWNSTREAM_CONCURRENCY | 2 | cluster, classify and detect jobs one downstream process runs at once (per queue) |
@@ -40,6 +41,7 @@ const EnvSchema = z.object({
   LATENTFLOW_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, "_" and "-" only (up to 32)').default('lf'),
   LATENTFLOW_DATA_DIR: z.string().default('data'),
   LATENTFLOW_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  LATENTFLOW_BLAS_THREADS: count(1),
   LATENTFLOW_TRAINER_CONCURRENCY: count(1),
   LATENTFLOW_ENCODER_CONCURRENCY: count(2),
   LATENTFLOW_DOWNSTREAM_CONCURRENCY: count(2),
@@ -72,6 +74,8 @@ export interface Config {
   /** Absolute path. */
   dataDir: string;
   backend: Env['LATENTFLOW_BACKEND'];
+  /** OpenBLAS threads of the native matmul addon, when it is built. */
+  blasThreads: number;
   concurrency: { trainer: number; encoder: number; downstream: number };
   alertsMaxLen: number;
   /** BullMQ lock duration in ms; the stalled-job check runs every half of it. */
@@ -119,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     prefix: e.LATENTFLOW_PREFIX,
     dataDir: path.resolve(e.LATENTFLOW_DATA_DIR),
     backend: e.LATENTFLOW_BACKEND,
+    blasThreads: e.LATENTFLOW_BLAS_THREADS,
     concurrency: { trainer: e.LATENTFLOW_TRAINER_CONCURRENCY, encoder: e.LATENTFLOW_ENCODER_CONCURRENCY, downstream: e.LATENTFLOW_DOWNSTREAM_CONCURRENCY },
     alertsMaxLen: e.LATENTFLOW_ALERTS_MAXLEN,
     jobLockMs: e.LATENTFLOW_JOB_LOCK_MS,

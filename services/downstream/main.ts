@@ -27,7 +27,7 @@ async function run(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('downstream', config.logLevel);
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the downstream service takes its jobs from Redis');
-  await initBackend(config.backend, (m) => log.info(m));
+  await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:downstream`, cluster: config.redisCluster });
   const keys = keyspace(config.prefix);
   const datasets = new DatasetStore(redis, keys);

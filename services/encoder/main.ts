@@ -20,7 +20,7 @@ async function run(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('encoder', config.logLevel);
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the encoder takes its jobs from Redis');
-  await initBackend(config.backend, (m) => log.info(m));
+  await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:encoder`, cluster: config.redisCluster });
   const keys = keyspace(config.prefix);
   const models = new ModelRegistry(redis, keys);

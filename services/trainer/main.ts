@@ -18,7 +18,7 @@ async function run(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('trainer', config.logLevel);
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the trainer takes its jobs from Redis');
-  const backend = await initBackend(config.backend, (m) => log.info(m));
+  const backend = await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:trainer`, cluster: config.redisCluster });
   const keys = keyspace(config.prefix);
   const models = new ModelRegistry(redis, keys);

@@ -1,12 +1,14 @@
 /**
  * TensorFlow.js backend choice, made once per process: tfjs-node (`tensorflow`) if it loads, else the wasm backend
- * (with the transposed-matmul patch of ./wasm-kernels), else the pure-JS `cpu` backend. `LATENTFLOW_BACKEND`
- * (read by shared/config.ts) forces one of them; a forced backend that cannot start is a ConfigError.
+ * (with the transposed-matmul patch of ./wasm-kernels and, when the optional addon of native/blas is built, OpenBLAS
+ * matmuls and training kernels from ./native-blas), else the pure-JS `cpu` backend. `LATENTFLOW_BACKEND` (read by
+ * shared/config.ts) forces one of them; a forced backend that cannot start is a ConfigError.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../contracts/errors.js';
+import { installNativeMatMul, installNativeTrainingKernels, loadNativeBlas, nativeBlasError } from './native-blas.js';
 import { patchWasmMatMul } from './wasm-kernels.js';
 
 /** The backends latentflow can run on, fastest first. */
@@ -27,6 +29,13 @@ export interface BackendInfo {
   simd?: boolean;
   /** wasm only: XNNPACK threads (1 in Node: tfjs disables wasm threads there). */
   threads?: number;
+  /** wasm only: the native OpenBLAS kernels in use (`OpenBLAS …, N thread(s)`), or why not (`off: …`). */
+  native?: string;
+}
+
+export interface BackendOptions {
+  /** OpenBLAS threads of the native addon (wasm backend, when built). Default 1. */
+  blasThreads?: number;
 }
 
 let current: Promise<BackendInfo> | undefined;
@@ -49,7 +58,17 @@ async function start(name: BackendName): Promise<void> {
   if (tf.getBackend() !== name) throw new Error(`tfjs is running '${tf.getBackend()}' instead`);
 }
 
-async function activate(name: BackendName): Promise<Omit<BackendInfo, 'requested' | 'reason'>> {
+/** Installs the native kernels over the patched wasm ones when the addon loads; describes the outcome. */
+function installNative(threads: number): string {
+  const blas = loadNativeBlas();
+  if (blas === undefined) return `off: ${nativeBlasError() ?? 'not built'}`;
+  blas.setNumThreads(threads);
+  installNativeMatMul();
+  installNativeTrainingKernels();
+  return `${blas.config().split(' ').slice(0, 2).join(' ')}, ${blas.getNumThreads()} thread(s)`;
+}
+
+async function activate(name: BackendName, options: BackendOptions): Promise<Omit<BackendInfo, 'requested' | 'reason'>> {
   if (name !== 'wasm') {
     const specifier = '@tensorflow/tfjs-node';
     if (name === 'tensorflow') await (import(specifier) as Promise<unknown>);
@@ -60,14 +79,15 @@ async function activate(name: BackendName): Promise<Omit<BackendInfo, 'requested
   wasm.setWasmPaths(path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
   await start(name);
   patchWasmMatMul();
-  return { name, simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean, threads: wasm.getThreadsCount() };
+  const native = installNative(options.blasThreads ?? 1);
+  return { name, simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean, threads: wasm.getThreadsCount(), native };
 }
 
-async function choose(requested: BackendChoice): Promise<BackendInfo> {
+async function choose(requested: BackendChoice, options: BackendOptions): Promise<BackendInfo> {
   silenceCpuBanner();
   if (requested !== 'auto') {
     try {
-      return { ...(await activate(requested)), requested };
+      return { ...(await activate(requested, options)), requested };
     } catch (err) {
       throw new ConfigError(`LATENTFLOW_BACKEND=${requested}: backend "${requested}" cannot start: ${message(err)}`, { cause: err });
     }
@@ -75,7 +95,7 @@ async function choose(requested: BackendChoice): Promise<BackendInfo> {
   const skipped: string[] = [];
   for (const name of BACKENDS) {
     try {
-      const info: BackendInfo = { ...(await activate(name)), requested };
+      const info: BackendInfo = { ...(await activate(name, options)), requested };
       return skipped.length > 0 ? { ...info, reason: skipped.join('; ') } : info;
     } catch (err) {
       skipped.push(`${name}: ${message(err)}`);
@@ -85,7 +105,7 @@ async function choose(requested: BackendChoice): Promise<BackendInfo> {
 }
 
 function describe(info: BackendInfo): string {
-  const extras = info.name === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'}, ${info.threads} thread(s))` : '';
+  const extras = info.name === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'}, ${info.threads} thread(s); native matmuls: ${info.native})` : '';
   const why = info.reason !== undefined ? `; skipped ${info.reason}` : '';
   return `tfjs backend: ${info.name}${extras}, requested ${info.requested}${why}`;
 }
@@ -97,13 +117,15 @@ function describe(info: BackendInfo): string {
  * @param choice `auto` (default) or a backend to force; an explicit backend that cannot start throws ConfigError
  *   naming LATENTFLOW_BACKEND and the reason.
  * @param log where the choice is reported; default stderr.
+ * @param options the native addon's thread count (first call only).
  */
 export async function initBackend(
   choice: BackendChoice = 'auto',
   log: (msg: string) => void = (msg) => process.stderr.write(`${msg}\n`),
+  options: BackendOptions = {},
 ): Promise<BackendInfo> {
   if (current === undefined) {
-    current = choose(choice).then((info) => {
+    current = choose(choice, options).then((info) => {
       resolved = Object.freeze(info);
       log(describe(info));
       return info;

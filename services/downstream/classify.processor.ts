@@ -18,6 +18,13 @@ export interface ClassifyDeps {
 /** The SVM of `latentflow evaluate`: rbf kernel, C = 10, scikit-learn's gamma 'scale'. */
 const SVM = { kernel: 'rbf', C: 10, gamma: 'scale' } as const;
 
+/** `rows`, or a stratified sample of `max` of them when there are more. */
+function capped(rows: number[], labels: readonly string[], max: number, seed: number): number[] {
+  if (rows.length <= max) return rows;
+  const kept = stratifiedSplit(rows.map((i) => labels[i]), 1 - max / rows.length, seed).train;
+  return kept.map((k) => rows[k]);
+}
+
 export function createClassifyProcessor(deps: ClassifyDeps): (job: PipelineJob<'classify'>) => Promise<JobResult<'classify'>> {
   return async (job) => {
     const p = parsePayload('classify', job.data);
@@ -26,7 +33,8 @@ export function createClassifyProcessor(deps: ClassifyDeps): (job: PipelineJob<'
     const labels = await labelsFor(deps.datasets, p.dataset, ids);
     if (!labels) throw new InputError(`dataset "${p.dataset}" has no labels: an SVM needs them`, { field: 'dataset' });
     const split = stratifiedSplit(labels, p.testFraction, p.seed);
-    const svm = await trainSvm(pickRows(codes, split.train), split.train.map((i) => labels[i]), SVM);
+    const train = capped(split.train, labels, p.maxTrain, p.seed);
+    const svm = await trainSvm(pickRows(codes, train), train.map((i) => labels[i]), SVM);
     try {
       const truth = split.test.map((i) => labels[i]);
       const tested = svm.predict(pickRows(codes, split.test));
@@ -34,10 +42,10 @@ export function createClassifyProcessor(deps: ClassifyDeps): (job: PipelineJob<'
       const result: JobResult<'classify'> = {
         ...target,
         accuracy: accuracy(truth, tested), macroF1: macroF1(truth, tested),
-        trained: split.train.length, tested: split.test.length, predicted: predicted.length,
+        trained: train.length, tested: split.test.length, predicted: predicted.length,
       };
       await deps.embeddings.writeAssignments(target, 'predictions', new Map(ids.map((id, i) => [id, predicted[i]])));
-      await deps.embeddings.writeResult(target, 'classify', { ...result, testFraction: p.testFraction, seed: p.seed, svm: svm.toJSON() });
+      await deps.embeddings.writeResult(target, 'classify', { ...result, testFraction: p.testFraction, seed: p.seed, maxTrain: p.maxTrain, svm: svm.toJSON() });
       return result;
     } finally {
       svm.free();

@@ -59,7 +59,11 @@ export const PAYLOADS = {
   /** K-means on the stored codes; k defaults to the number of labels (else chosen by silhouette). */
   cluster: z.object({ ...target, k: z.number().int().min(2).optional(), seed: z.number().int().nonnegative().default(0) }).strict(),
   /** SVM on labelled codes: accuracy on a held-out part, predictions for every record. */
-  classify: z.object({ ...target, testFraction: z.number().gt(0).lt(1).default(0.3), seed: z.number().int().nonnegative().default(0) }).strict(),
+  classify: z.object({
+    ...target, testFraction: z.number().gt(0).lt(1).default(0.3), seed: z.number().int().nonnegative().default(0),
+    /** The SVM trains on about this many of the training part's rows at most (a stratified sample): its cost grows with the square of the rows. */
+    maxTrain: z.number().int().min(2).default(10_000),
+  }).strict(),
   /** Records whose error exceeds the threshold (default: the model's) become alerts. */
   detect: z.object({ ...target, threshold: z.number().positive().optional() }).strict(),
   /** Parent of a run's flow: collects its children's results into a summary. */

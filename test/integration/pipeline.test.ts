@@ -132,6 +132,15 @@ describe('a run through the queues', () => {
       assert.equal(alert.features.length, 3);
       assert.ok(alert.features.every((f) => corruptedFeatures.has(f.feature)), `top features ${JSON.stringify(alert.features)}`);
     }
+
+    // A classify job capped at 300 training rows trains on a stratified sample of about that many.
+    const capped = await p.queue('classify').add('classify', { model: 'digits-ae', version: 1, dataset: 'digits', maxTrain: 300 });
+    const done = await settled(p.queue('classify'), capped.id!);
+    assert.equal(done.state, 'completed', done.job.failedReason);
+    const r = RESULTS.classify.parse(done.job.returnvalue);
+    assert.ok(Math.abs(r.trained - 300) <= 10, `trained on ${r.trained}`);
+    assert.equal(r.tested, 540);
+    assert.ok(r.accuracy > 0.85, `accuracy ${r.accuracy} with 300 training rows`);
   });
 
   test('a run without the classify stage on a dataset without labels: k by silhouette, no classification', async (t) => {

@@ -2,7 +2,7 @@
  * `schedule` jobs (fired by the job schedulers of shared/pipeline/schedules.ts): submit the scheduled work.
  * - `retrain`: a `train` job (with `promoteIfBetter` as scheduled) with the model options and the `normal` label of the
  *   model's latest version, so a retrained version has the same architecture (defaults when the model has no version
- *   yet). While an earlier retrain of the same schedule is
+ *   yet); for an AutoRec model, a train job of kind `autorec` with its options, on the (ratings) dataset. While an earlier retrain of the same schedule is
  *   still waiting or running, no second one is added (BullMQ deduplication); `submitted` is then the earlier job's id.
  * - `score`: a two-job flow `detect ← encode` on the dataset with the `production` version; detect reads the version
  *   encode resolved, so both use the same one even if production moves meanwhile.
@@ -11,7 +11,8 @@
 import type { FlowProducer } from 'bullmq';
 import { InputError } from '../../shared/contracts/errors.js';
 import type { Keyspace } from '../../shared/contracts/keys.js';
-import { parsePayload, type JobResult, type PayloadInput } from '../../shared/contracts/queues.js';
+import { parsePayload, type JobResult, type Payload, type PayloadInput } from '../../shared/contracts/queues.js';
+import { AutoRecOptionsSchema } from '../../shared/ml/autorec.js';
 import { ModelOptionsSchema, type ModelOptions } from '../../shared/ml/model-config.js';
 import { silentLogger, type Logger } from '../../shared/pipeline/log.js';
 import { FLOW_QUEUES_OPTIONS } from '../../shared/pipeline/flow.js';
@@ -35,9 +36,7 @@ export function createScheduleProcessor(deps: ScheduleDeps): (job: PipelineJob<'
     const p = parsePayload('schedule', job.data);
     const jobId = firingId(p.schedule, job);
     if (p.kind === 'retrain') {
-      const data: PayloadInput<'train'> = {
-        model: p.model, dataset: p.dataset, ...(await latestSettings(deps.models, p.model, log)), ...(p.promoteIfBetter ? { promoteIfBetter: true } : {}),
-      };
+      const data = await retrainPayload(deps.models, p, log);
       parsePayload('train', data);
       const added = await deps.train.add('train', data, { jobId, deduplication: { id: `schedule.${p.schedule}` } });
       const submitted = added.id ?? jobId;
@@ -63,15 +62,28 @@ function firingId(schedule: string, job: PipelineJob<'schedule'>): string {
   return `${schedule}.${millis !== undefined && /^\d+$/.test(millis) ? millis : String(job.timestamp)}`;
 }
 
-/** The model options and `normal` label the model's latest version was trained with; none for a new model. */
-async function latestSettings(models: ScheduleDeps['models'], model: string, log: Logger): Promise<{ options?: ModelOptions; normal?: string }> {
-  const meta = await models.meta(model, 'latest').catch((error: unknown) => {
+/**
+ * The train job of a retrain: the model options and `normal` label the model's latest version was trained with (none
+ * for a new model); kind `autorec` with its AutoRec options when the latest version is a recommender.
+ */
+async function retrainPayload(models: ScheduleDeps['models'], p: Payload<'schedule'>, log: Logger): Promise<PayloadInput<'train'>> {
+  const promote = p.promoteIfBetter ? { promoteIfBetter: true } : {};
+  const meta = await models.meta(p.model, 'latest').catch((error: unknown) => {
     if (error instanceof InputError) return undefined;
     throw error;
   });
-  if (!meta) return {};
+  if (!meta) return { model: p.model, dataset: p.dataset, ...promote };
+  const name = `${p.model}@${meta.version}`;
+  if (meta.kind === 'autorec') {
+    const parsed = AutoRecOptionsSchema.safeParse(meta.config);
+    if (!parsed.success) log.warn(`${name}: its options are not reusable (${parsed.error.issues[0]?.message}); retraining with the defaults`);
+    return { kind: 'autorec', model: p.model, dataset: p.dataset, ...(parsed.success ? { options: parsed.data } : {}), ...promote };
+  }
   const options: Record<string, unknown> = Object.fromEntries(Object.entries(meta.config ?? {}).filter(([k]) => k !== 'inputWidth'));
   const parsed = ModelOptionsSchema.safeParse(options);
-  if (!parsed.success) log.warn(`${model}@${meta.version}: its options are not reusable (${parsed.error.issues[0]?.message}); retraining with the defaults`);
-  return { ...(parsed.success ? { options } : {}), ...(meta.normal !== undefined ? { normal: meta.normal } : {}) };
+  if (!parsed.success) log.warn(`${name}: its options are not reusable (${parsed.error.issues[0]?.message}); retraining with the defaults`);
+  return {
+    model: p.model, dataset: p.dataset, ...(parsed.success ? { options: options as ModelOptions } : {}),
+    ...(meta.normal !== undefined ? { normal: meta.normal } : {}), ...promote,
+  };
 }

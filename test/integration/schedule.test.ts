@@ -14,6 +14,7 @@ import { addSchedule, listSchedules, removeSchedule } from '../../shared/pipelin
 import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { RatingsStore } from '../../shared/store/ratings.js';
+import { syntheticRatings } from '../helpers/ratings.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
 import { closeRedis } from '../../shared/store/redis.js';
@@ -125,6 +126,25 @@ describe('schedules', () => {
     assert.equal(result.kind, 'retrain');
     assert.match(result.submitted, /^wine-often\.\d+$/);
     assert.equal((await schedules.getJobs(['delayed', 'waiting'])).length, 0);
+  });
+
+  test('a retrain of an AutoRec model trains a recommender again, with its options, on its ratings dataset', async (t) => {
+    const p = startTrainer(t);
+    const keys = p.keys;
+    const connection = trackedRedis(fixture.url(), { name: 'ratings' });
+    t.after(() => closeRedis(connection));
+    await new RatingsStore(connection, keys).save('films', syntheticRatings({ users: 60, items: 30, observed: 0.2, seed: 5 }), 'synthetic');
+    const train = p.queue('train');
+    const options = { hidden: 8, epochs: 2, lambda: 3, seed: 2 };
+    await train.add('train', { kind: 'autorec', model: 'films', dataset: 'films', options }, { jobId: 'films-1' });
+    assert.equal((await trained(train, 'films-1')).kind, 'autorec');
+
+    const schedules = p.queue('schedule');
+    await addSchedule(schedules, { name: 'films-often', everyMs: 1000, kind: 'retrain', model: 'films', dataset: 'films' });
+    const v2 = await until('a recommender version from the schedule', async () => (await p.models.list())[0]?.versions.find((v) => v.version >= 2));
+    await removeSchedule(schedules, 'films-often');
+    assert.equal(v2.kind, 'autorec');
+    assert.deepEqual(v2.config, { ...(await p.models.meta('films', 1)).config as object, ...options });
   });
 
   test('adding the same schedule twice leaves one (the second replaces the first); cron patterns give a next run', async (t) => {

@@ -13,9 +13,19 @@
  * itself when the addon loads; the tfjs-based variants switch it off with LATENTFLOW_NATIVE_TRAIN=off), `pytorch-T`,
  * `ceiling-T` (the same step as bare addon calls without tfjs, Adam and activation gradients stood in for).
  *
+ * PyTorch threads: Debian's python3-torch does its matmuls in the system OpenBLAS (libblas.so.3 → openblas-pthread),
+ * whose thread pool torch.set_num_threads does not size: without OPENBLAS_NUM_THREADS it uses every core. `pytorch-T`
+ * therefore also sets OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=T; `pytorch+unpinned-T` only calls set_num_threads(T), as
+ * bench/peer/train_speed.py alone does (on this 2-core machine that is 2 BLAS threads whatever T says).
+ *
+ * With --encode, the variants are inference instead: Autoencoder.encode and .score of the recipe's model on
+ * 1000-row matrices (`wasm`: no addon, tfjs kernels; `native-T`: the addon, which encode/score run on directly;
+ * `pytorch-T`: the encoder / full model under torch.no_grad on 1000-row tensors), samples/s per pass over the rows.
+ *
  * Usage: node --import tsx bench/native-train-speed.ts [--rows 10000] [--epochs 4] [--rounds 3]
  *   [--variants wasm,native+kernels+adam-1,fused-1,fused-2,pytorch-1,pytorch-2]
  *   [--profile] [--profile-variant native+kernels+adam-1]
+ *   node --import tsx bench/native-train-speed.ts --encode [--variants wasm,native-1,native-2,pytorch-1,pytorch-2]
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +43,7 @@ const run = promisify(execFile);
 const IMAGES = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
 const PEER = fileURLToPath(new URL('peer/train_speed.py', import.meta.url));
 const BATCH = 256;
+const DEFAULT_VARIANTS = 'wasm,native+kernels+adam-1,fused-1,fused-2,pytorch-1,pytorch-2';
 
 interface Figure { variant: string; epochs: number[]; note?: string; profile?: KernelRow[] }
 interface KernelRow { kernel: string; callsPerStep: number; msPerStep: number }
@@ -131,6 +142,78 @@ async function worker(variant: string, rows: number, epochs: number, profile: bo
   return figure;
 }
 
+const ENCODE_BATCH = 1000;
+
+/** Inference speed (see the header): samples/s of encode and of score, one figure per pass over the rows. */
+async function encodeWorker(variant: string, rows: number, passes: number): Promise<Figure[]> {
+  const [base, threads] = variant.split('-');
+  if (base === 'wasm') process.env.LATENTFLOW_NATIVE_BLAS = 'off';
+  await initBackend('wasm', () => undefined);
+  let note = 'tfjs wasm kernels';
+  if (base === 'native') {
+    const blas = loadNativeBlas();
+    if (blas === undefined || !installNativeMatMul()) throw new Error(`native BLAS unavailable: ${nativeBlasError()}`);
+    installNativeTrainingKernels();
+    blas.setNumThreads(Number(threads ?? 1));
+    note = `addon, ${blas.getNumThreads()} thread(s)`;
+  }
+  const table = await readIdxTable(IMAGES);
+  const data = { values: table.values.subarray(0, rows * table.width), rows, width: table.width };
+  const model = await Autoencoder.fit(data, {
+    encoder: [256, 64], activation: 'relu', codeActivation: 'relu', outputActivation: 'sigmoid', loss: 'mse', noise: 0,
+    batchSize: BATCH, epochs: 1, validationSplit: 0, scale: 'none',
+  });
+  const figures: Figure[] = (['encode', 'score'] as const).map((what) => {
+    const speeds: number[] = [];
+    for (let pass = 0; pass <= passes; pass++) {
+      const start = performance.now();
+      for (let r = 0; r < rows; r += ENCODE_BATCH) {
+        const n = Math.min(ENCODE_BATCH, rows - r);
+        const m = { values: data.values.subarray(r * data.width, (r + n) * data.width), rows: n, width: data.width };
+        if (what === 'encode') model.encode(m);
+        else model.score(m);
+      }
+      speeds.push(rows / ((performance.now() - start) / 1000));
+    }
+    return { variant: `${what} ${variant}`, epochs: speeds.slice(1), note }; // pass 0 is warm-up
+  });
+  model.dispose();
+  return figures;
+}
+
+const PEER_ENCODE = `
+import gzip, json, sys, time
+import numpy as np, torch
+rows, passes, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+torch.set_num_threads(threads); torch.manual_seed(0)
+with gzip.open('${IMAGES}') as f:
+    X = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:rows].astype(np.float32) / 255
+L = torch.nn.Linear
+enc = torch.nn.Sequential(L(784, 256), torch.nn.ReLU(), L(256, 64), torch.nn.ReLU())
+dec = torch.nn.Sequential(L(64, 256), torch.nn.ReLU(), L(256, 784), torch.nn.Sigmoid())
+out = {}
+with torch.no_grad():
+    for what in ('encode', 'score'):
+        speeds = []
+        for p in range(passes + 1):
+            t = time.time()
+            for i in range(0, rows, ${ENCODE_BATCH}):
+                x = torch.from_numpy(X[i:i + ${ENCODE_BATCH}])
+                z = enc(x)
+                if what == 'encode': z.numpy()
+                else: ((dec(z) - x) ** 2).mean(1).numpy()
+            speeds.append(rows / (time.time() - t))
+        out[what] = speeds[1:]
+print(json.dumps({'backend': f'pytorch {torch.__version__}', **out}))
+`;
+
+/** OPENBLAS_NUM_THREADS / OMP_NUM_THREADS for a PyTorch variant (see the header), or the environment unchanged. */
+function peerEnv(variant: string): NodeJS.ProcessEnv {
+  const threads = /-(\d+)$/.exec(variant)?.[1] ?? '1';
+  if (variant.startsWith('pytorch+unpinned')) return process.env;
+  return { ...process.env, OPENBLAS_NUM_THREADS: threads, OMP_NUM_THREADS: threads };
+}
+
 /**
  * The ceiling of a native training step: the recipe's forward, backward and Adam as direct addon calls on one
  * Float32Array, no tfjs at all: 11 sgemm (the input gradient of layer 1 is not needed), bias+activation epilogues,
@@ -183,15 +266,60 @@ function ceiling(threads: number, reps: number, steps = 40): number[] {
 }
 
 async function spawn(variant: string, rows: number, epochs: number, profile = false): Promise<Figure> {
-  if (variant.startsWith('pytorch-')) {
-    const threads = variant.slice('pytorch-'.length);
-    const { stdout } = await run('/usr/bin/python3', [PEER, String(rows), String(epochs), threads]);
+  if (variant.startsWith('pytorch')) {
+    const threads = /-(\d+)$/.exec(variant)?.[1] ?? '1';
+    const env = peerEnv(variant);
+    const { stdout } = await run('/usr/bin/python3', [PEER, String(rows), String(epochs), threads], { env });
     const out = JSON.parse(stdout) as { backend: string; epochs: number[] };
-    return { variant, epochs: out.epochs.slice(1), note: out.backend };
+    return { variant, epochs: out.epochs.slice(1), note: `${out.backend}, OpenBLAS threads ${env.OPENBLAS_NUM_THREADS ?? 'unset (all cores)'}` };
   }
   const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', variant, '--rows', String(rows), '--epochs', String(epochs)];
   const { stdout } = await run(process.execPath, profile ? [...args, '--profile'] : args, { maxBuffer: 1 << 24 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Figure;
+}
+
+/** One inference variant in its own process: figures for encode and score. */
+async function spawnEncode(variant: string, rows: number, passes: number): Promise<Figure[]> {
+  if (variant.startsWith('pytorch')) {
+    const threads = /-(\d+)$/.exec(variant)?.[1] ?? '1';
+    const env = peerEnv(variant);
+    const { stdout } = await run('/usr/bin/python3', ['-c', PEER_ENCODE, String(rows), String(passes), threads], { env });
+    const out = JSON.parse(stdout) as { backend: string; encode: number[]; score: number[] };
+    const note = `${out.backend}, OpenBLAS threads ${env.OPENBLAS_NUM_THREADS ?? 'unset (all cores)'}`;
+    return [{ variant: `encode ${variant}`, epochs: out.encode, note }, { variant: `score ${variant}`, epochs: out.score, note }];
+  }
+  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--encode', '--worker', variant, '--rows', String(rows), '--epochs', String(passes + 1)];
+  const { stdout } = await run(process.execPath, args, { maxBuffer: 1 << 24 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Figure[];
+}
+
+async function encodeMain(variants: string[], rows: number, passes: number, rounds: number): Promise<void> {
+  const all = new Map<string, Figure>();
+  for (let round = 0; round < rounds; round++) {
+    for (const v of variants) {
+      try {
+        for (const f of await spawnEncode(v, rows, passes)) {
+          const kept = all.get(f.variant) ?? { variant: f.variant, epochs: [] };
+          kept.epochs.push(...f.epochs);
+          kept.note = f.note;
+          all.set(f.variant, kept);
+        }
+      } catch (err) {
+        all.set(`encode ${v}`, { variant: `encode ${v}`, epochs: [], note: `failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}` });
+      }
+      process.stderr.write(`round ${round + 1}/${rounds} ${v}\n`);
+    }
+  }
+  const speed = (k: string): number => (all.get(k)?.epochs.length ? median(all.get(k)!.epochs) : NaN);
+  console.log(`\nInference speed, Fashion-MNIST recipe model, ${rows} rows in ${ENCODE_BATCH}-row calls, median samples/s over ${rounds}×${passes} passes — ${machine()}\n`);
+  console.log('| variant | encode samples/s | ÷ PyTorch | score samples/s | ÷ PyTorch | note |\n|---|---:|---:|---:|---:|---|');
+  for (const v of variants) {
+    const threads = /-(\d+)$/.exec(v)?.[1] ?? '1';
+    const peer = variants.includes(`pytorch-${threads}`) ? `pytorch-${threads}` : undefined;
+    const ratio = (what: string): string => (peer ? (speed(`${what} ${v}`) / speed(`${what} ${peer}`)).toFixed(3) : '-');
+    console.log(`| ${v} | ${Math.round(speed(`encode ${v}`))} | ${ratio('encode')} | ${Math.round(speed(`score ${v}`))} | ${ratio('score')} | ${all.get(`encode ${v}`)?.note ?? ''} |`);
+  }
+  console.log(`\n${JSON.stringify({ rows, passes, rounds, figures: [...all.values()].map((f) => ({ ...f, samples_per_second: speed(f.variant) })) })}`);
 }
 
 function printProfile(figure: Figure): void {
@@ -224,11 +352,17 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       worker: { type: 'string' }, rows: { type: 'string', default: '10000' }, epochs: { type: 'string', default: '4' },
-      rounds: { type: 'string', default: '3' }, variants: { type: 'string', default: 'wasm,native+kernels+adam-1,fused-1,fused-2,pytorch-1,pytorch-2' },
+      rounds: { type: 'string', default: '3' }, variants: { type: 'string', default: DEFAULT_VARIANTS },
       profile: { type: 'boolean', default: false }, 'profile-variant': { type: 'string', default: 'native+kernels+adam-1' },
+      encode: { type: 'boolean', default: false },
     },
   });
   const [rows, epochs, rounds] = [Number(values.rows), Number(values.epochs), Number(values.rounds)];
+  if (values.encode) {
+    if (values.worker !== undefined) console.log(JSON.stringify(await encodeWorker(values.worker, rows, epochs - 1)));
+    else await encodeMain(values.variants === DEFAULT_VARIANTS ? ['wasm', 'native-1', 'native-2', 'pytorch-1', 'pytorch-2'] : values.variants.split(','), rows, epochs - 1, rounds);
+    return;
+  }
   if (values.worker?.startsWith('ceiling-')) {
     const speeds = ceiling(Number(values.worker.slice('ceiling-'.length)), epochs - 1);
     console.log(JSON.stringify({ variant: values.worker, epochs: speeds, note: 'native step without tfjs (upper bound)' }));

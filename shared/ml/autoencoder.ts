@@ -11,6 +11,7 @@ import { cellErrors } from './loss.js';
 import { checkMatrix, type Matrix } from './matrix.js';
 import { resolveModelConfig, type ModelConfig, type ModelOptions } from './model-config.js';
 import { buildStack, disposeStack, forward, restoreStack, specsOf, stackWeights, type DenseLayer, type LayerSpec } from './network.js';
+import { nativeInference, type NativeForward, type NativeInference } from './native-train.js';
 import { applyScaler, fitScaler, invertScaler, type Scaler } from './scaler.js';
 import { estimateThreshold, type Threshold, type ThresholdMethod } from './threshold.js';
 import { gatherRows } from './random.js';
@@ -54,6 +55,9 @@ export function dataFingerprint(data: Matrix): string {
 }
 
 export class Autoencoder {
+  /** Scaling and the stacks' forward passes on the native addon, made on first use; null where unavailable (tfjs). */
+  private native?: NativeInference | null;
+
   private constructor(
     readonly config: ModelConfig,
     readonly features: string[],
@@ -100,6 +104,8 @@ export class Autoencoder {
   /** Latent codes, rows × codeSize. */
   encode(data: Matrix): Float32Array {
     checkMatrix(data, this.inputWidth);
+    const native = this.nativeStacks();
+    if (native) return nativeBatches(native.scale(data.values, data.rows), data.rows, this.inputWidth, this.codeSize, native.encoder);
     const scaled = applyScaler(this.scaler, data.values, this.inputWidth);
     return this.mapBatches(scaled, data.rows, this.inputWidth, this.codeSize, (x) => forward(this.encoder, x));
   }
@@ -107,15 +113,21 @@ export class Autoencoder {
   /** Reconstructions in the input's units from codes (rows × codeSize). */
   decode(codes: Float32Array, rows: number): Float32Array {
     checkMatrix({ values: codes, rows, width: this.codeSize, source: 'codes' });
-    const scaled = this.mapBatches(codes, rows, this.codeSize, this.inputWidth, (z) => forward(this.decoder, z));
+    const native = this.nativeStacks();
+    const scaled = native
+      ? nativeBatches(codes, rows, this.codeSize, this.inputWidth, native.decoder)
+      : this.mapBatches(codes, rows, this.codeSize, this.inputWidth, (z) => forward(this.decoder, z));
     return invertScaler(this.scaler, scaled, this.inputWidth);
   }
 
   /** Reconstructions of `data` in its own units. */
   reconstruct(data: Matrix): Float32Array {
     checkMatrix(data, this.inputWidth);
-    const scaled = applyScaler(this.scaler, data.values, this.inputWidth);
-    const out = this.mapBatches(scaled, data.rows, this.inputWidth, this.inputWidth, (x) => forward(this.decoder, forward(this.encoder, x)));
+    const native = this.nativeStacks();
+    const scaled = native ? native.scale(data.values, data.rows) : applyScaler(this.scaler, data.values, this.inputWidth);
+    const out = native
+      ? nativeBatches(scaled, data.rows, this.inputWidth, this.inputWidth, (x, n) => native.decoder(native.encoder(x, n), n))
+      : this.mapBatches(scaled, data.rows, this.inputWidth, this.inputWidth, (x) => forward(this.decoder, forward(this.encoder, x)));
     return invertScaler(this.scaler, out, this.inputWidth);
   }
 
@@ -126,10 +138,21 @@ export class Autoencoder {
   score(data: Matrix, options: { cells?: boolean; codes?: boolean } = {}): Scores {
     checkMatrix(data, this.inputWidth);
     const width = this.inputWidth;
-    const scaled = applyScaler(this.scaler, data.values, width);
+    const native = this.nativeStacks();
+    const scaled = native ? native.scale(data.values, data.rows) : applyScaler(this.scaler, data.values, width);
     const errors = new Float32Array(data.rows);
     const cells = options.cells ? new Float32Array(data.rows * width) : undefined;
     const codes = options.codes ? new Float32Array(data.rows * this.codeSize) : undefined;
+    if (native) {
+      for (let start = 0; start < data.rows; start += BATCH) {
+        const n = Math.min(BATCH, data.rows - start);
+        const x = scaled.subarray(start * width, (start + n) * width);
+        const z = native.encoder(x, n);
+        native.errors(native.decoder(z, n), x, n, errors, start, cells, start * width);
+        codes?.set(z, start * this.codeSize);
+      }
+      return { errors, cellErrors: cells, codes };
+    }
     for (let start = 0; start < data.rows; start += BATCH) {
       const n = Math.min(BATCH, data.rows - start);
       tf.tidy(() => {
@@ -177,6 +200,11 @@ export class Autoencoder {
     disposeStack(this.decoder);
   }
 
+  private nativeStacks(): NativeInference | null {
+    if (this.native === undefined) this.native = nativeInference(this.encoder, this.decoder, this.scaler, this.config.loss) ?? null;
+    return this.native;
+  }
+
   private mapBatches(values: Float32Array, rows: number, inWidth: number, outWidth: number, fn: (x: tf.Tensor2D) => tf.Tensor2D): Float32Array {
     const out = new Float32Array(rows * outWidth);
     for (let start = 0; start < rows; start += BATCH) {
@@ -187,6 +215,16 @@ export class Autoencoder {
     }
     return out;
   }
+}
+
+/** `fn` over BATCH-row slices of a rows × inWidth matrix, into one rows × outWidth matrix. */
+function nativeBatches(values: Float32Array, rows: number, inWidth: number, outWidth: number, fn: NativeForward): Float32Array {
+  const out = new Float32Array(rows * outWidth);
+  for (let start = 0; start < rows; start += BATCH) {
+    const n = Math.min(BATCH, rows - start);
+    out.set(fn(values.subarray(start * inWidth, (start + n) * inWidth), n), start * outWidth);
+  }
+  return out;
 }
 
 function specsFor(inputs: number, widths: number[], hidden: LayerSpec['activation'], last: LayerSpec['activation']): LayerSpec[] {

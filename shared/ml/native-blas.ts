@@ -49,6 +49,8 @@ export interface NativeBlas {
   ): void;
   /** y[j] = Σ_r x[xOff + r·cols + j] (sum over the leading axis of rows×cols); y must not overlap x. */
   colsum(x: Float32Array, xOff: number, rows: number, cols: number, y: Float32Array, yOff: number): void;
+  /** Index (from xOff) of the first NaN or ±Infinity among x[xOff .. xOff+n), or −1. Absent in builds before it. */
+  firstNonFinite?(x: Float32Array, xOff: number, n: number): number;
   /**
    * One Adam step over n elements at offsets of `heap`, in the float32 arithmetic order of tfjs's AdamOptimizer;
    * the outputs may alias their own inputs. c1 = 1−β1ᵗ, c2 = 1−β2ᵗ.
@@ -67,6 +69,24 @@ export interface NativeBlas {
     params: Float32Array, layout: Int32Array, work: Float32Array, x: Float32Array, xOff: number,
     target: Float32Array, targetOff: number, rows: number, options: Float64Array,
   ): number;
+  /**
+   * out[i] = x[xOff + i] corrupted as tfjs draws it for `seed` (String of tfjs's numeric seed): kind 0 adds
+   * tf.randomNormal(…, 0, amount) values, kind 1 multiplies by tf.randomUniform(…) ≥ amount (native/blas/src/noise.c).
+   */
+  corrupt(out: Float32Array, x: Float32Array, xOff: number, count: number, kind: number, amount: number, seed: string): void;
+  /**
+   * out[r·width + j] = (x[xOff + r·width + j] − offset[j]) / divisor[j] in float64, rounded to float32 (as
+   * shared/ml/scaler.ts applyScaler).
+   */
+  scale(out: Float32Array, x: Float32Array, xOff: number, rows: number, width: number, offset: Float64Array, divisor: Float64Array): void;
+  /**
+   * Cell errors of shared/ml/loss.ts (loss 0 mse, 1 bce) between y and t (rows × width at their offsets): row means
+   * into rowOut at rowOff, the cells into cellOut at cellOff unless cellOut is null.
+   */
+  errors(
+    y: Float32Array, yOff: number, t: Float32Array, tOff: number, rows: number, width: number, loss: number,
+    rowOut: Float32Array, rowOff: number, cellOut: Float32Array | null, cellOff: number,
+  ): void;
   /** OpenBLAS threads for later calls. */
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -19,6 +19,9 @@ export interface LayerSpec {
   activation: Activation;
 }
 
+/** The negative slope of the `leaky_relu` activation. */
+export const LEAKY_RELU_ALPHA = 0.2;
+
 export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
   switch (activation) {
     case 'relu': return tf.relu(x);
@@ -26,7 +29,7 @@ export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
     case 'selu': return tf.selu(x);
     case 'tanh': return tf.tanh(x);
     case 'sigmoid': return tf.sigmoid(x);
-    case 'leaky_relu': return tf.leakyRelu(x, 0.2);
+    case 'leaky_relu': return tf.leakyRelu(x, LEAKY_RELU_ALPHA);
     case 'softplus': return tf.softplus(x);
     case 'linear': return x;
   }

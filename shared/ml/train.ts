@@ -1,12 +1,18 @@
 /**
- * The training loop. Rows are shuffled once per epoch on the JS side into one contiguous buffer and fed as
- * contiguous batches: tf.layers' `fit` gathers every batch inside the backend, which took 41% of wasm training time.
+ * The training loop. Rows are shuffled once per epoch on the JS side and each batch is gathered into one reused
+ * contiguous buffer: tf.layers' `fit` gathers every batch inside the backend, which took 41% of wasm training time,
+ * and gathering the whole epoch into a fresh buffer cost ~8% of a native epoch (page faults, cache misses).
  * The loop yields to the event loop between steps so that a worker's lock renewals and progress reports keep running.
+ *
+ * The steps themselves run on one of two engines with the same semantics: the fused native step of ./native-train
+ * (forward, backward and Adam in one addon call, when the addon is loaded and the model qualifies) or tfjs autodiff
+ * with a tfjs optimizer. The epoch loop, shuffles, noise seeds, schedule, validation and early stopping are shared.
  */
 import * as tf from '@tensorflow/tfjs';
 import { cellErrors } from './loss.js';
 import type { ModelConfig } from './model-config.js';
 import { assignWeights, forward, variablesOf, type DenseLayer } from './network.js';
+import { nativeStepEngine } from './native-train.js';
 import { gatherRows, permutation, seededRandom } from './random.js';
 
 /** One epoch's figures, as reported to progress callbacks and kept in the model's history. */
@@ -56,6 +62,31 @@ export interface TrainingData {
 const YIELD_EVERY_MS = 50;
 const EVAL_BATCH = 2048;
 
+/**
+ * What runs the optimisation steps. Every engine mirrors `objective` and the optimizer `makeOptimizer` builds, so the
+ * loop in `trainStacks` is the same whichever engine runs.
+ */
+export interface StepEngine {
+  readonly kind: 'native' | 'tfjs';
+  /**
+   * One optimizer step at `learningRate` on the first `n` rows of `batch` (clean rows, also the targets); the input is
+   * corrupted as `corrupt` does with `noiseSeed`. Returns the batch objective before the update.
+   */
+  step(batch: Float32Array, n: number, noiseSeed: number, learningRate: number): number;
+  /** Mean objective over `rows` rows without corruption. */
+  evaluate(data: Float32Array, rows: number): number;
+  /** A copy of the current weights (for early stopping). */
+  snapshot(): WeightsSnapshot;
+  /** Leaves the final weights in the layers' variables and frees the engine's state. */
+  close(): void;
+}
+
+export interface WeightsSnapshot {
+  /** Makes these the current weights. */
+  restore(): void;
+  dispose(): void;
+}
+
 function makeOptimizer(config: ModelConfig): tf.Optimizer {
   switch (config.optimizer) {
     case 'adam': return tf.train.adam(config.learningRate);
@@ -65,13 +96,23 @@ function makeOptimizer(config: ModelConfig): tf.Optimizer {
 }
 
 function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = rate;
+  // SGD and momentum cache −lr in a scalar that only their setLearningRate renews; Adam and RMSProp read the field.
+  // (Not `instanceof`: tfjs's Optimizer.[Symbol.hasInstance] accepts any optimizer.)
+  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (rate: number) => void };
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(rate);
+  else o.learningRate = rate;
 }
 
-function scheduledRate(config: ModelConfig, epoch: number): number {
+/** The learning rate of an epoch (1-based): constant, or cosine decay from the initial rate to 1% of it. */
+export function scheduledRate(config: ModelConfig, epoch: number): number {
   if (config.lrSchedule === 'constant') return config.learningRate;
   const progress = (epoch - 1) / Math.max(1, config.epochs);
   return config.learningRate * (0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
+
+/** The seed of the input corruption of training step `step` (1-based, counted over all epochs). */
+export function noiseSeed(config: ModelConfig, step: number): number {
+  return config.seed * 100003 + step;
 }
 
 function corrupt(x: tf.Tensor2D, config: ModelConfig, seed: number): tf.Tensor2D {
@@ -92,21 +133,63 @@ export function objective(encoder: DenseLayer[], decoder: DenseLayer[], input: t
   return total;
 }
 
-function evaluateObjective(encoder: DenseLayer[], decoder: DenseLayer[], data: Float32Array, rows: number, width: number, config: ModelConfig): number {
-  let sum = 0;
-  for (let start = 0; start < rows; start += EVAL_BATCH) {
-    const n = Math.min(EVAL_BATCH, rows - start);
-    sum += tf.tidy(() => {
-      const x = tf.tensor2d(data.subarray(start * width, (start + n) * width), [n, width]);
-      return objective(encoder, decoder, x, x, config).dataSync()[0] * n;
-    });
+/** The tfjs engine: autodiff of `objective` and a tfjs optimizer, on whatever backend tfjs runs. */
+export function tfjsStepEngine(encoder: DenseLayer[], decoder: DenseLayer[], config: ModelConfig, width: number): StepEngine {
+  const variables = variablesOf([...encoder, ...decoder]);
+  const optimizer = makeOptimizer(config);
+  return {
+    kind: 'tfjs',
+    step(batch, n, seed, learningRate) {
+      setLearningRate(optimizer, learningRate);
+      return tf.tidy(() => {
+        const x = tf.tensor2d(batch.subarray(0, n * width), [n, width]);
+        const cost = optimizer.minimize(() => objective(encoder, decoder, corrupt(x, config, seed), x, config), true, variables);
+        return cost!.dataSync()[0];
+      });
+    },
+    evaluate(data, rows) {
+      let sum = 0;
+      for (let start = 0; start < rows; start += EVAL_BATCH) {
+        const n = Math.min(EVAL_BATCH, rows - start);
+        sum += tf.tidy(() => {
+          const x = tf.tensor2d(data.subarray(start * width, (start + n) * width), [n, width]);
+          return objective(encoder, decoder, x, x, config).dataSync()[0] * n;
+        });
+      }
+      return sum / rows;
+    },
+    snapshot() {
+      const copies = variables.map((v) => v.clone());
+      return {
+        restore: () => assignWeights([...encoder, ...decoder], copies),
+        dispose: () => copies.forEach((t) => t.dispose()),
+      };
+    },
+    close: () => optimizer.dispose(),
+  };
+}
+
+let lastEngine: StepEngine['kind'] | undefined;
+
+/** Which engine the last `trainStacks` call ran on (for diagnostics and tests). */
+export function lastTrainingEngine(): StepEngine['kind'] | undefined {
+  return lastEngine;
+}
+
+/** Rows order[from..to) of a row-major matrix, copied to the start of `out`. */
+function gatherInto(out: Float32Array, values: Float32Array, width: number, order: ArrayLike<number>, from: number, to: number): void {
+  for (let k = from; k < to; k++) {
+    const i = order[k];
+    out.set(values.subarray(i * width, (i + 1) * width), (k - from) * width);
   }
-  return sum / rows;
 }
 
 const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Trains the two stacks in place on already-scaled data; returns the history. */
+/**
+ * Trains the two stacks in place on already-scaled data; returns the history. Runs on the native engine when the
+ * model qualifies (./native-train), else on tfjs.
+ */
 export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], data: TrainingData, config: ModelConfig, hooks: FitHooks = {}): Promise<TrainingOutcome> {
   const { values, rows, width } = data;
   const random = seededRandom(config.seed);
@@ -115,11 +198,12 @@ export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], 
   const validation = gatherRows(values, width, order, 0, validationRows);
   const trainIndex = order.slice(validationRows);
   const trainRows = trainIndex.length;
-  const variables = variablesOf([...encoder, ...decoder]);
-  const optimizer = makeOptimizer(config);
+  const engine = nativeStepEngine(encoder, decoder, config, width) ?? tfjsStepEngine(encoder, decoder, config, width);
+  lastEngine = engine.kind;
+  const batch = new Float32Array(Math.min(config.batchSize, trainRows) * width);
   const history: EpochProgress[] = [];
   const started = performance.now();
-  let best = { value: Infinity, epoch: 0, weights: null as tf.Tensor[] | null };
+  let best = { value: Infinity, epoch: 0, weights: null as WeightsSnapshot | null };
   let stoppedEarly = false;
   let keptEpoch = 0;
   let step = 0;
@@ -128,24 +212,19 @@ export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], 
     for (let epoch = 1; epoch <= config.epochs && !hooks.signal?.aborted; epoch++) {
       const epochStart = performance.now();
       const learningRate = scheduledRate(config, epoch);
-      setLearningRate(optimizer, learningRate);
-      const shuffled = gatherRows(values, width, permutation(trainRows, random).map((k) => trainIndex[k]));
+      const epochOrder = permutation(trainRows, random).map((k) => trainIndex[k]);
       let lossSum = 0;
       for (let start = 0; start < trainRows && !hooks.signal?.aborted; start += config.batchSize) {
         const n = Math.min(config.batchSize, trainRows - start);
-        const seed = config.seed * 100003 + ++step;
-        lossSum += tf.tidy(() => {
-          const x = tf.tensor2d(shuffled.subarray(start * width, (start + n) * width), [n, width]);
-          const cost = optimizer.minimize(() => objective(encoder, decoder, corrupt(x, config, seed), x, config), true, variables);
-          return cost!.dataSync()[0] * n;
-        });
+        gatherInto(batch, values, width, epochOrder, start, start + n);
+        lossSum += engine.step(batch, n, noiseSeed(config, ++step), learningRate) * n;
         if (performance.now() - lastYield > YIELD_EVERY_MS) {
           await pause();
           lastYield = performance.now();
         }
       }
       const loss = lossSum / trainRows;
-      const valLoss = validationRows > 0 ? evaluateObjective(encoder, decoder, validation, validationRows, width, config) : undefined;
+      const valLoss = validationRows > 0 ? engine.evaluate(validation, validationRows) : undefined;
       const now = performance.now();
       const progress: EpochProgress = {
         epoch, epochs: config.epochs, loss, valLoss, learningRate,
@@ -156,8 +235,8 @@ export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], 
       await hooks.onEpoch?.(progress);
       const monitored = valLoss ?? loss;
       if (monitored < best.value - config.minDelta) {
-        best.weights?.forEach((t) => t.dispose());
-        best = { value: monitored, epoch, weights: config.patience > 0 ? variables.map((v) => v.clone()) : null };
+        best.weights?.dispose();
+        best = { value: monitored, epoch, weights: config.patience > 0 ? engine.snapshot() : null };
       } else if (config.patience > 0 && epoch - best.epoch >= config.patience) {
         stoppedEarly = true;
         break;
@@ -166,12 +245,12 @@ export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], 
       lastYield = performance.now();
     }
     if (best.weights) {
-      assignWeights([...encoder, ...decoder], best.weights);
+      best.weights.restore();
       keptEpoch = best.epoch;
     }
   } finally {
-    best.weights?.forEach((t) => t.dispose());
-    optimizer.dispose();
+    best.weights?.dispose();
+    engine.close();
   }
   const seconds = (performance.now() - started) / 1000;
   const summary: TrainingHistory = {

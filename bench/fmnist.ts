@@ -143,10 +143,14 @@ async function ours(epochs: number, rows: number, oneclass: boolean, backend: Ba
   }
 }
 
+/**
+ * The reference script at `threads` threads. Debian's PyTorch runs its matmuls in the system OpenBLAS, which
+ * `torch.set_num_threads` does not cap: OPENBLAS_NUM_THREADS does (without it "1 thread" uses every core).
+ */
 async function peer(epochs: number, threads: number, oneclass: boolean): Promise<FmnistFigures> {
   const script = `${PEER}fmnist_reference.py`;
   if (!existsSync(script)) throw new Error(`--compare needs ${script} (set LATENTFLOW_PEER_DIR)`);
-  const { stdout } = await run('/usr/bin/python3', [script, String(epochs), String(threads)], { maxBuffer: 1 << 24, env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  const { stdout } = await run('/usr/bin/python3', [script, String(epochs), String(threads)], { maxBuffer: 1 << 24, env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) } });
   const p = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number & number[]>;
   return {
     train_samples_per_second: p.train_samples_per_s, encode_samples_per_second: p.encode_samples_per_s, test_mse: p.test_recon_mse,

@@ -81,7 +81,8 @@ async function main(): Promise<void> {
   }
   let peer: Figure | undefined;
   if (!values['no-compare']) {
-    const { stdout } = await run('/usr/bin/python3', [`${here}peer/train_speed.py`, values.rows, String(epochs), '1']);
+    // OPENBLAS_NUM_THREADS: Debian's PyTorch does its matmuls in OpenBLAS, which torch.set_num_threads does not cap.
+    const { stdout } = await run('/usr/bin/python3', [`${here}peer/train_speed.py`, values.rows, String(epochs), '1'], { env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
     peer = { ...(JSON.parse(stdout) as Figure), rows: Number(values.rows) };
   }
   console.log(`\nTraining speed, Fashion-MNIST recipe, ${epochs} epochs, median samples/s — ${machine()}\n`);

@@ -73,6 +73,8 @@ async function activate(name: BackendName, options: BackendOptions): Promise<Omi
     const specifier = '@tensorflow/tfjs-node';
     if (name === 'tensorflow') await (import(specifier) as Promise<unknown>);
     await start(name);
+    // The fused dense training step of ./native-train runs on any backend when the addon is built.
+    loadNativeBlas()?.setNumThreads(options.blasThreads ?? 1);
     return { name };
   }
   const wasm = await import('@tensorflow/tfjs-backend-wasm');

@@ -148,6 +148,8 @@ export function nativeScaler(scaler: Scaler): ((values: Float32Array, rows: numb
   const offset = Float64Array.from(scaler.offset);
   const divisor = Float64Array.from(scaler.divisor);
   const width = offset.length;
+  // The identity (scale: none) passes the values through: no copy; callers only read the result.
+  if (offset.every((o) => o === 0) && divisor.every((d) => d === 1)) return (values) => values;
   return (values, rows) => {
     const out = new Float32Array(rows * width);
     blas.scale(out, values, 0, rows, width, offset, divisor);

@@ -2,13 +2,15 @@
  * Support vector classification of latent codes with libsvm (libsvm-js, WebAssembly): string labels in and out,
  * scikit-learn's `gamma='scale'`, optional grid search by stratified k-fold accuracy, JSON round trip.
  *
- * Every trained model is serialized, its training copy freed and the serialization loaded back, so a model holds
- * only its support vectors and predicts exactly as the same model loaded from its JSON. Models live in the wasm
+ * A trained model stays the libsvm object that was trained (with its copy of the training rows, which its support
+ * vectors point into): libsvm-js's deserialisation corrupts large models (measured: 2,037 support vectors of 64-wide
+ * codes came back with NaN values and out-of-range indices, test accuracy 0.78 instead of 0.84; mljs/libsvm#16), so
+ * a loaded model is checked by serialising it again and compared with its text. Models live in the wasm
  * heap, which JavaScript's GC does not see: call `free()` when done (a FinalizationRegistry frees forgotten ones).
  * Training is deterministic: the solver is, our folds are seeded, and probability training (libsvm shuffles with
  * rand()) runs in a fresh wasm instance.
  */
-import { InputError } from '../contracts/errors.js';
+import { InputError, LatentflowError } from '../contracts/errors.js';
 import { freshLibsvm, sharedLibsvm, type LibsvmHandle, type LibsvmInstance, type LibsvmOptions } from './libsvm-wasm.js';
 import { distinctLabels, encodeLabels } from './labels.js';
 import { assertSameLength, rowAccess, type Matrix, type RowAccess } from './matrix.js';
@@ -293,16 +295,32 @@ export async function trainSvm(x: Matrix, labels: readonly string[], options: Sv
     cacheSize,
   };
 
-  // Fit (in a fresh instance when probability needs rand()), serialize, free, and load the text into the shared one.
+  // Probability training runs in a fresh instance: libsvm shuffles with rand(), which is never reseeded.
   const trainer = probability ? await freshLibsvm() : instance;
-  const handle = fit(trainer, data, ids, all, resolved);
-  let serialized: string;
-  try {
-    serialized = trainer.call(() => handle.serializeModel());
-  } finally {
-    trainer.call(() => handle.free());
+  return new SvmModel(trainer, fit(trainer, data, ids, all, resolved), classes, data.width, resolved, search);
+}
+
+/**
+ * The 1-based line (after `SV`) of the first support vector in libsvm model text whose `index:value` pairs are not
+ * strictly increasing indices in 1..width with finite values, or undefined when every one is well formed.
+ */
+export function corruptSupportVector(text: string, width: number): number | undefined {
+  const lines = text.split('\n');
+  const start = lines.indexOf('SV') + 1;
+  if (start === 0) return 0;
+  for (let l = start; l < lines.length; l++) {
+    if (lines[l].trim() === '') continue;
+    let previous = 0;
+    for (const token of lines[l].trim().split(' ')) {
+      const colon = token.indexOf(':');
+      if (colon < 0) continue; // a coefficient
+      const index = Number(token.slice(0, colon));
+      const value = Number(token.slice(colon + 1));
+      if (!Number.isInteger(index) || index <= previous || index > width || !Number.isFinite(value)) return l - start + 1;
+      previous = index;
+    }
   }
-  return new SvmModel(instance, instance.load(serialized), classes, data.width, resolved, search);
+  return undefined;
 }
 
 /** Rebuilds a model from {@link SvmModel.toJSON} output (an object or its JSON text). */
@@ -323,6 +341,12 @@ export async function loadSvm(json: SvmJson | string): Promise<SvmModel> {
     handle = instance.load(j.libsvm);
   } catch (e) {
     throw new InputError('holds libsvm model text that libsvm cannot read', { field: 'svm.libsvm' }, { cause: e });
+  }
+  // A model that does not serialise back to the text it was loaded from was corrupted by libsvm-js's loader.
+  const again = instance.call(() => handle.serializeModel());
+  if (corruptSupportVector(again, j.width) !== undefined && corruptSupportVector(j.libsvm, j.width) === undefined) {
+    instance.call(() => handle.free());
+    throw new LatentflowError(`libsvm-js could not load this ${j.libsvm.length}-character model intact (its support vectors came back corrupt)`, false);
   }
   const labels = instance.call(() => handle.getLabels());
   if (labels.length !== j.classes.length || labels.some((l) => !Number.isInteger(l) || l < 0 || l >= j.classes.length)) {

@@ -4,7 +4,7 @@ import { InputError } from '../../shared/contracts/errors.js';
 import { sharedLibsvm } from '../../shared/analytics/libsvm-wasm.js';
 import { accuracy } from '../../shared/analytics/metrics.js';
 import { stratifiedSplit } from '../../shared/analytics/split.js';
-import { loadSvm, trainSvm } from '../../shared/analytics/svm.js';
+import { corruptSupportVector, loadSvm, trainSvm } from '../../shared/analytics/svm.js';
 import { readWine } from '../helpers/assertions.js';
 
 const { z, y } = readWine();
@@ -135,4 +135,13 @@ test('freed models release their wasm memory; bad inputs raise InputError', asyn
   await assert.rejects(trainSvm(xTrain, yTrain, { C: 0 }), InputError);
   await assert.rejects(trainSvm(xTrain, yTrain, { gamma: -1 }), InputError);
   await assert.rejects(trainSvm(xTrain, yTrain, { kernel: 'sigmoid' as never }), InputError);
+});
+
+test('corruptSupportVector finds the support vector lines libsvm-js garbles (NaN, index 0, past the width, out of order)', () => {
+  const head = 'svm_type c_svc\nkernel_type rbf\nnr_class 2\ntotal_sv 2\nSV\n';
+  assert.equal(corruptSupportVector(`${head}0.5 1:0.1 2:0.2 \n-0.5 1:0.3 3:1 \n`, 3), undefined);
+  assert.equal(corruptSupportVector(`${head}0.5 1:0.1 2:0.2 \n-0.5 0:-nan 2:1 \n`, 3), 2);
+  assert.equal(corruptSupportVector(`${head}0.5 1:0.1 171233668:4.79 \n`, 3), 1);
+  assert.equal(corruptSupportVector(`${head}0.5 2:0.1 1:0.2 \n`, 3), 1);
+  assert.equal(corruptSupportVector('no SV section', 3), 0);
 });

@@ -29,6 +29,7 @@ import { InputError, ConfigError } from '../contracts/errors.js';
 import type { Ratings } from '../data/ratings.js';
 import { decodeArtifact, encodeArtifact } from './artifact.js';
 import { describeIssues } from './model-config.js';
+import { pacer } from './pacer.js';
 import { permutation, seededRandom } from './random.js';
 
 export type AutoRecVariant = 'item' | 'user';
@@ -196,7 +197,6 @@ class TopN {
     return Array.from({ length: this.count[slot] }, (_, k) => ({ index: this.index[base + k], score: this.score[base + k] }));
   }
 }
-const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class AutoRec {
   private readonly userIndex: Map<string, number>;
@@ -308,7 +308,7 @@ export class AutoRec {
     const random = seededRandom(`autorec:${config.seed}`);
     const optimizer = tf.train.adam(config.learningRate);
     const started = performance.now();
-    let lastPause = started;
+    const yields = pacer();
     try {
       for (let epoch = 1; epoch <= config.epochs; epoch++) {
         const order = permutation(n, random);
@@ -332,10 +332,7 @@ export class AutoRec {
           lossSum += (await loss.data())[0];
           loss.dispose();
           batches++;
-          if (performance.now() - lastPause > 50) {
-            await pause();
-            lastPause = performance.now();
-          }
+          await yields.due();
         }
         const progress = { epoch, epochs: config.epochs, loss: batches > 0 ? lossSum / batches : 0, seconds: (performance.now() - started) / 1000 };
         this.history.push(progress);
@@ -454,14 +451,9 @@ export class AutoRec {
         } else unseenAt.push(k);
       });
       this.rankByItemMean(top, unseenAt);
-      let last = performance.now();
+      const yields = pacer();
       const steps = this.rankSeen(top, seen, excludeSeen, seenAt);
-      while (steps.next().done !== true) {
-        if (performance.now() - last > 50) {
-          await pause();
-          last = performance.now();
-        }
-      }
+      while (steps.next().done !== true) await yields.due();
       for (let k = 0; k < part.length; k += batchUsers) {
         yield part.slice(k, k + batchUsers).map((user, j) => ({ user, items: this.listOf(top, k + j) }));
       }

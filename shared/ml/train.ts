@@ -13,6 +13,7 @@ import { cellErrors } from './loss.js';
 import type { ModelConfig } from './model-config.js';
 import { assignWeights, forward, variablesOf, type DenseLayer } from './network.js';
 import { nativeStepEngine } from './native-train.js';
+import { pacer } from './pacer.js';
 import { gatherRows, permutation, seededRandom } from './random.js';
 
 /** One epoch's figures, as reported to progress callbacks and kept in the model's history. */
@@ -59,7 +60,6 @@ export interface TrainingData {
   width: number;
 }
 
-const YIELD_EVERY_MS = 50;
 const EVAL_BATCH = 2048;
 
 /**
@@ -184,8 +184,6 @@ function gatherInto(out: Float32Array, values: Float32Array, width: number, orde
   }
 }
 
-const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * Trains the two stacks in place on already-scaled data; returns the history. Runs on the native engine when the
  * model qualifies (./native-train), else on tfjs.
@@ -207,7 +205,7 @@ export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], 
   let stoppedEarly = false;
   let keptEpoch = 0;
   let step = 0;
-  let lastYield = started;
+  const yields = pacer();
   try {
     for (let epoch = 1; epoch <= config.epochs && !hooks.signal?.aborted; epoch++) {
       const epochStart = performance.now();
@@ -218,10 +216,7 @@ export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], 
         const n = Math.min(config.batchSize, trainRows - start);
         gatherInto(batch, values, width, epochOrder, start, start + n);
         lossSum += engine.step(batch, n, noiseSeed(config, ++step), learningRate) * n;
-        if (performance.now() - lastYield > YIELD_EVERY_MS) {
-          await pause();
-          lastYield = performance.now();
-        }
+        await yields.due();
       }
       const loss = lossSum / trainRows;
       const valLoss = validationRows > 0 ? engine.evaluate(validation, validationRows) : undefined;
@@ -241,8 +236,7 @@ export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], 
         stoppedEarly = true;
         break;
       }
-      await pause();
-      lastYield = performance.now();
+      await yields.now();
     }
     if (best.weights) {
       best.weights.restore();

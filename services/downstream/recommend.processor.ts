@@ -1,7 +1,7 @@
 /** `recommend` jobs: every user's (or the listed users') top-N unseen items under an AutoRec model version, into Redis. */
 import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
 import type { PipelineJob } from '../../shared/pipeline/queues.js';
-import { upstreamVersion } from '../../shared/pipeline/target.js';
+import { resolveVersion } from '../../shared/pipeline/target.js';
 import type { ModelRegistry } from '../../shared/store/models.js';
 import type { RecommendationStore } from '../../shared/store/recommendations.js';
 
@@ -20,9 +20,7 @@ export function createRecommendProcessor(deps: RecommendDeps): (job: PipelineJob
   return async (job) => {
     const p = parsePayload('recommend', job.data);
     const started = performance.now();
-    // After a train job in the same flow, the version it registered; else the payload's reference.
-    const upstream = await upstreamVersion(job);
-    const version = upstream?.model === p.model ? upstream.version : await deps.models.resolve(p.model, p.version);
+    const version = await resolveVersion(job, p, deps.models);
     const { model } = await deps.models.loadAutoRec(p.model, version);
     try {
       const total = p.users?.length ?? model.users.length;

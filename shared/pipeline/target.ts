@@ -29,14 +29,22 @@ export async function upstreamVersion(job: ChildValues): Promise<{ model: string
   return undefined;
 }
 
-/** The target of a job: the upstream version when there is one, else the payload's reference resolved. */
+/** The model version of a job: the upstream version when there is one, else the payload's reference resolved. */
+export async function resolveVersion(
+  job: ChildValues,
+  payload: { model: string; version: VersionRef },
+  models: Pick<ModelRegistry, 'resolve'>,
+): Promise<number> {
+  const upstream = await upstreamVersion(job);
+  return upstream?.model === payload.model ? upstream.version : models.resolve(payload.model, payload.version);
+}
+
+/** The target of a job: {@link resolveVersion} and the payload's dataset. */
 export async function resolveTarget(
   job: ChildValues,
   payload: { model: string; version: VersionRef; dataset: string },
   models: Pick<ModelRegistry, 'resolve'>,
 ): Promise<Target> {
-  const upstream = await upstreamVersion(job);
-  if (upstream?.model === payload.model) return { model: payload.model, version: upstream.version, dataset: payload.dataset };
-  return { model: payload.model, version: await models.resolve(payload.model, payload.version), dataset: payload.dataset };
+  return { model: payload.model, version: await resolveVersion(job, payload, models), dataset: payload.dataset };
 }
 

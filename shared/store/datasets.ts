@@ -14,7 +14,7 @@ import type { RedisClient } from './redis.js';
 import { checkMatrix } from '../ml/matrix.js';
 import type { Table } from '../data/table.js';
 import { copyFloat32, float32ToBuffer } from './binary.js';
-import { checkName, compareIds, execOrThrow } from './util.js';
+import { checkName, compareIds, execOrThrow, fromJsonFields, toJsonFields } from './util.js';
 
 /** What is known about a stored dataset without reading its rows. */
 export interface DatasetMeta {
@@ -87,7 +87,7 @@ export class DatasetStore {
       labelSet: table.labels ? [...new Set(table.labels)].sort(compareIds) : [], chunkRows, chunks,
       source: table.source, importedAt: new Date().toISOString(), fingerprint: hash.digest('hex'),
     };
-    await this.redis.hset(k.meta(name), Object.fromEntries(Object.entries(meta).map(([f, v]) => [f, JSON.stringify(v)])));
+    await this.redis.hset(k.meta(name), toJsonFields(meta));
     return meta;
   }
 
@@ -98,7 +98,7 @@ export class DatasetStore {
       const names = (await this.list()).map((m) => m.name);
       throw new InputError(`dataset "${name}" does not exist (${names.length > 0 ? `datasets: ${names.join(', ')}` : 'no datasets yet: import one with `latentflow dataset import`'})`);
     }
-    return parseMeta(fields);
+    return fromJsonFields<DatasetMeta>(fields);
   }
 
   /** The whole table (its `source` is `dataset:<name>`). */
@@ -126,7 +126,7 @@ export class DatasetStore {
     if (names.length === 0) return [];
     // One command per dataset, not one pipeline: each dataset's keys live in their own cluster slot.
     const replies = await Promise.all(names.map((name) => this.redis.hgetall(this.keys.dataset.meta(name))));
-    return replies.filter((f) => Object.keys(f).length > 0).map(parseMeta);
+    return replies.filter((f) => Object.keys(f).length > 0).map((f) => fromJsonFields<DatasetMeta>(f));
   }
 
   /** Removes a dataset (meta first, so it disappears at once). False when there was none. */
@@ -179,8 +179,4 @@ function checkTable(table: Table): void {
   if (table.ids.length !== table.rows) throw new InputError(`${table.ids.length} ids for ${table.rows} rows`, { source });
   if (table.labels && table.labels.length !== table.rows) throw new InputError(`${table.labels.length} labels for ${table.rows} rows`, { source });
   checkMatrix(table);
-}
-
-function parseMeta(fields: Record<string, string>): DatasetMeta {
-  return Object.fromEntries(Object.entries(fields).map(([f, v]) => [f, JSON.parse(v) as unknown])) as unknown as DatasetMeta;
 }

@@ -12,7 +12,7 @@ import { InputError, LatentflowError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
 import type { Ratings } from '../data/ratings.js';
 import type { RedisClient } from './redis.js';
-import { checkName, compareIds, execOrThrow } from './util.js';
+import { checkName, compareIds, execOrThrow, fromJsonFields, toJsonFields } from './util.js';
 
 export interface RatingsMeta {
   name: string;
@@ -57,7 +57,7 @@ export class RatingsStore {
       .set(k.users(name), JSON.stringify(ratings.users))
       .set(k.items(name), JSON.stringify(ratings.items))
       .set(k.entries(name), bytes));
-    await this.redis.hset(k.meta(name), Object.fromEntries(Object.entries(meta).map(([f, v]) => [f, JSON.stringify(v)])));
+    await this.redis.hset(k.meta(name), toJsonFields(meta));
     return meta;
   }
 
@@ -69,7 +69,7 @@ export class RatingsStore {
       const known = names.length > 0 ? `ratings datasets: ${names.join(', ')}` : 'no ratings datasets yet: import one with `latentflow dataset import <file> --ratings`';
       throw new InputError(`ratings dataset "${name}" does not exist (${known})`, { field: 'dataset', value: name });
     }
-    return parseMeta(fields);
+    return fromJsonFields<RatingsMeta>(fields);
   }
 
   async load(name: string): Promise<Ratings> {
@@ -93,7 +93,7 @@ export class RatingsStore {
   async list(): Promise<RatingsMeta[]> {
     const names = (await this.redis.smembers(this.keys.ratings.index())).sort(compareIds);
     const replies = await Promise.all(names.map((name) => this.redis.hgetall(this.keys.ratings.meta(name))));
-    return replies.filter((f) => Object.keys(f).length > 0).map(parseMeta);
+    return replies.filter((f) => Object.keys(f).length > 0).map((f) => fromJsonFields<RatingsMeta>(f));
   }
 
   /** Removes a ratings dataset. False when there was none. */
@@ -104,8 +104,4 @@ export class RatingsStore {
     await this.redis.srem(k.index(), name);
     return existed;
   }
-}
-
-function parseMeta(fields: Record<string, string>): RatingsMeta {
-  return Object.fromEntries(Object.entries(fields).map(([f, v]) => [f, JSON.parse(v) as unknown])) as unknown as RatingsMeta;
 }

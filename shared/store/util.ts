@@ -43,3 +43,13 @@ export function streamEntries(reply: unknown): StreamEntry[] {
   if (Array.isArray(first)) return (first[1] ?? []) as StreamEntry[];
   return (reply[1] ?? []) as StreamEntry[];
 }
+
+/** A record as a hash whose fields are its properties, each JSON-encoded (the stores' meta hashes). */
+export function toJsonFields(record: object): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).map(([f, v]) => [f, JSON.stringify(v)]));
+}
+
+/** The record {@link toJsonFields} wrote, from `HGETALL`. */
+export function fromJsonFields<T>(fields: Record<string, string>): T {
+  return Object.fromEntries(Object.entries(fields).map(([f, v]) => [f, JSON.parse(v) as unknown])) as T;
+}

@@ -95,7 +95,7 @@ export interface NativeBlas {
 }
 
 /** Activation codes of the addon's epilogue (the numbering of tfjs-backend-wasm's FusableActivation). */
-export const FUSED_ACTIVATIONS: Readonly<Record<string, number>> = {
+const FUSED_ACTIVATIONS: Readonly<Record<string, number>> = {
   linear: 0, relu: 1, relu6: 2, prelu: 3, leakyrelu: 4, sigmoid: 5, elu: 6,
 };
 
@@ -106,7 +106,7 @@ let cached: { blas: NativeBlas | undefined; error?: string } | undefined;
 
 function candidates(): string[] {
   const override = process.env[ENV];
-  if (override !== undefined && override !== '') return override === 'off' ? [] : [override];
+  if (override !== undefined && override !== '') return [override];
   // shared/ml/native-blas.ts in the source tree, dist/shared/ml/native-blas.js when built.
   return ['../../', '../../../'].map((up) => fileURLToPath(new URL(up + ADDON, import.meta.url)));
 }
@@ -116,11 +116,13 @@ function candidates(): string[] {
  * says why). Never throws.
  */
 export function loadNativeBlas(): NativeBlas | undefined {
+  // `off` is read at every call, not cached: it can be switched while the process runs (tests, a retry without it).
+  if (process.env[ENV] === 'off') return undefined;
   if (cached !== undefined) return cached.blas;
   const paths = candidates();
   const found = paths.find((p) => existsSync(p));
   if (found === undefined) {
-    cached = { blas: undefined, error: paths.length === 0 ? `${ENV}=off` : `not built (looked for ${paths.join(', ')})` };
+    cached = { blas: undefined, error: `not built (looked for ${paths.join(', ')})` };
     return undefined;
   }
   try {
@@ -135,7 +137,7 @@ export function loadNativeBlas(): NativeBlas | undefined {
 
 /** Why `loadNativeBlas` returned undefined (after a call to it), else undefined. */
 export function nativeBlasError(): string | undefined {
-  return cached?.error;
+  return process.env[ENV] === 'off' ? `${ENV}=off` : cached?.error;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm this module uses (see the header). */

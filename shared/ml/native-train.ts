@@ -33,7 +33,7 @@ import { LEAKY_RELU_ALPHA, type DenseLayer } from './network.js';
 import type { StepEngine } from './train.js';
 
 /** dense.c's activation codes. */
-export const DENSE_ACTIVATIONS: Readonly<Partial<Record<Activation, number>>> = {
+const DENSE_ACTIVATIONS: Readonly<Partial<Record<Activation, number>>> = {
   linear: 0, relu: 1, elu: 2, selu: 3, tanh: 4, sigmoid: 5, leaky_relu: 6,
 };
 
@@ -47,7 +47,6 @@ const BETA2 = 0.999;
 
 /** The addon if native training is allowed now (the switches are read at each call), else why not. */
 function addon(): NativeBlas | string {
-  if (process.env.LATENTFLOW_NATIVE_BLAS === 'off') return 'LATENTFLOW_NATIVE_BLAS=off';
   if (process.env.LATENTFLOW_NATIVE_TRAIN === 'off') return 'LATENTFLOW_NATIVE_TRAIN=off';
   const blas = loadNativeBlas();
   if (blas === undefined) return `native BLAS addon unavailable (${nativeBlasError()})`;
@@ -57,6 +56,12 @@ function addon(): NativeBlas | string {
 
 /** Why the model cannot train natively, or undefined when it can. */
 export function nativeTrainingIneligibility(encoder: DenseLayer[], decoder: DenseLayer[], config: ModelConfig): string | undefined {
+  const blas = eligibleAddon(encoder, decoder, config);
+  return typeof blas === 'string' ? blas : undefined;
+}
+
+/** The addon when the model can train natively, else why not. */
+function eligibleAddon(encoder: DenseLayer[], decoder: DenseLayer[], config: ModelConfig): NativeBlas | string {
   const blas = addon();
   if (typeof blas === 'string') return blas;
   if (config.optimizer !== 'adam') return `optimizer ${config.optimizer} (native training implements adam)`;
@@ -68,7 +73,7 @@ export function nativeTrainingIneligibility(encoder: DenseLayer[], decoder: Dens
   const params = layers.reduce((s, l) => s + l.kernel.size + l.bias.size, 0);
   const widest = Math.max(...layers.map((l) => l.kernel.shape[1]!));
   if (3 * params > 2 ** 31 - 1 || config.batchSize * widest > 2 ** 31 - 1) return 'model too large for 32-bit offsets';
-  return undefined;
+  return blas;
 }
 
 /** Scratch elements dense.c needs: every layer's output, plus two gradient buffers and dW, db when updating. */
@@ -142,7 +147,6 @@ function pack(layers: DenseLayer[], moments: boolean): Packed {
 
 /** shared/ml/scaler.ts `applyScaler` on the addon, the same float64 arithmetic; undefined without the addon. */
 export function nativeScaler(scaler: Scaler): ((values: Float32Array, rows: number) => Float32Array) | undefined {
-  if (process.env.LATENTFLOW_NATIVE_BLAS === 'off') return undefined;
   const blas = loadNativeBlas();
   if (blas === undefined || typeof blas.scale !== 'function') return undefined;
   const offset = Float64Array.from(scaler.offset);
@@ -177,7 +181,6 @@ export interface NativeInference {
 export function nativeInference(encoder: DenseLayer[], decoder: DenseLayer[], scaler: Scaler, loss: ModelConfig['loss']): NativeInference | undefined {
   const blas = loadNativeBlas();
   if (blas === undefined || typeof blas.errors !== 'function') return undefined;
-  if ([...encoder, ...decoder].some((l) => DENSE_ACTIVATIONS[l.activation] === undefined)) return undefined;
   const enc = nativeForward(encoder);
   const dec = nativeForward(decoder);
   const scale = nativeScaler(scaler);
@@ -199,8 +202,7 @@ export type NativeForward = (x: Float32Array, rows: number) => Float32Array;
  * or undefined when the addon is unavailable (or LATENTFLOW_NATIVE_BLAS=off) or an activation is not supported.
  * Later changes to the variables are not seen: meant for trained models, whose weights no longer change.
  */
-export function nativeForward(stack: DenseLayer[]): NativeForward | undefined {
-  if (process.env.LATENTFLOW_NATIVE_BLAS === 'off') return undefined;
+function nativeForward(stack: DenseLayer[]): NativeForward | undefined {
   const blas = loadNativeBlas();
   if (blas === undefined || typeof blas.denseStep !== 'function' || stack.length === 0 || stack.length > MAX_LAYERS) return undefined;
   if (stack.some((l) => DENSE_ACTIVATIONS[l.activation] === undefined || l.kernel.dtype !== 'float32')) return undefined;
@@ -242,8 +244,8 @@ export function cellErrorsInto(out: Float32Array, y: Float32Array, t: Float32Arr
 
 /** The native engine for these stacks, or undefined when they are not eligible (see the header). */
 export function nativeStepEngine(encoder: DenseLayer[], decoder: DenseLayer[], config: ModelConfig, width: number): StepEngine | undefined {
-  if (nativeTrainingIneligibility(encoder, decoder, config) !== undefined) return undefined;
-  const blas = addon() as NativeBlas;
+  const blas = eligibleAddon(encoder, decoder, config);
+  if (typeof blas === 'string') return undefined;
   const layers = [...encoder, ...decoder];
   const { params, layout, widths, offsets, total } = pack(layers, true);
   const rows = config.batchSize;

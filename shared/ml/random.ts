@@ -20,9 +20,8 @@ export function permutation(n: number, random: Random): Uint32Array {
   return p;
 }
 
-/** Gathers rows of a row-major matrix into a new contiguous matrix, in the given order. */
-export function gatherRows(values: Float32Array, width: number, order: ArrayLike<number>, from = 0, to = order.length): Float32Array {
-  const out = new Float32Array((to - from) * width);
+/** Gathers rows `order[from..to)` of a row-major matrix into a contiguous matrix (`out`, reused, or a new one). */
+export function gatherRows(values: Float32Array, width: number, order: ArrayLike<number>, from = 0, to = order.length, out = new Float32Array((to - from) * width)): Float32Array {
   for (let k = from; k < to; k++) {
     const i = order[k];
     out.set(values.subarray(i * width, (i + 1) * width), (k - from) * width);

@@ -176,14 +176,6 @@ export function lastTrainingEngine(): StepEngine['kind'] | undefined {
   return lastEngine;
 }
 
-/** Rows order[from..to) of a row-major matrix, copied to the start of `out`. */
-function gatherInto(out: Float32Array, values: Float32Array, width: number, order: ArrayLike<number>, from: number, to: number): void {
-  for (let k = from; k < to; k++) {
-    const i = order[k];
-    out.set(values.subarray(i * width, (i + 1) * width), (k - from) * width);
-  }
-}
-
 /**
  * Trains the two stacks in place on already-scaled data; returns the history. Runs on the native engine when the
  * model qualifies (./native-train), else on tfjs.
@@ -214,7 +206,7 @@ export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], 
       let lossSum = 0;
       for (let start = 0; start < trainRows && !hooks.signal?.aborted; start += config.batchSize) {
         const n = Math.min(config.batchSize, trainRows - start);
-        gatherInto(batch, values, width, epochOrder, start, start + n);
+        gatherRows(values, width, epochOrder, start, start + n, batch);
         lossSum += engine.step(batch, n, noiseSeed(config, ++step), learningRate) * n;
         await yields.due();
       }

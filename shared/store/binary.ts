@@ -38,3 +38,23 @@ export function copyFloat32(bytes: Uint8Array, target: Float32Array, at: number)
   for (let i = 0; i < n; i++) target[at + i] = view.getFloat32(i * 4, true);
   return n;
 }
+
+/** The little-endian bytes of Int32 `values` (a view without copying on little-endian hosts). */
+export function int32ToBuffer(values: Int32Array): Buffer {
+  if (LITTLE) return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  const out = Buffer.allocUnsafe(values.length * 4);
+  for (let i = 0; i < values.length; i++) out.writeInt32LE(values[i], i * 4);
+  return out;
+}
+
+/** Copies little-endian Int32 `bytes` into `target` at element offset `at`. Returns the count copied. */
+export function copyInt32(bytes: Uint8Array, target: Int32Array, at: number): number {
+  const n = bytes.byteLength / 4;
+  if (LITTLE) {
+    new Uint8Array(target.buffer, target.byteOffset + at * 4, bytes.byteLength).set(bytes);
+    return n;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < n; i++) target[at + i] = view.getInt32(i * 4, true);
+  return n;
+}

@@ -96,7 +96,7 @@ const stage = { model: z.string(), version: z.number().int(), dataset: z.string(
 
 export const RESULTS = {
   train: z.object({
-    model: z.string(), version: z.number().int(), backend: z.string(), kind: z.enum(['autoencoder', 'autorec']).optional(),
+    model: z.string(), version: z.number().int(), backend: z.string(), kind: z.literal('autorec').optional(),
     epochs: z.number().int(), seconds: z.number(), samplesPerSecond: z.number(), finalLoss: z.number(),
     /** The anomaly threshold (absent when none was estimated, and for AutoRec). */ threshold: z.number().optional(),
     /** With `promoteIfBetter`: whether `production` now points at this version. */ promoted: z.boolean().optional(),

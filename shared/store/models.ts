@@ -215,7 +215,8 @@ export class ModelRegistry {
   }
 
   private async artifact(name: string, ref: number | string): Promise<{ meta: ModelVersionMeta; bytes: Buffer }> {
-    const version = await this.resolve(name, ref);
+    // A version number is checked by the read itself (a missing one gives the same error as `resolve`).
+    const version = typeof ref === 'number' ? ref : await this.resolve(name, ref);
     const k = this.keys.model;
     const p = this.redis.pipeline();
     p.hget(k.versions(name), String(version));

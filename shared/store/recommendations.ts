@@ -24,7 +24,7 @@ export class RecommendationStore {
 
   /** Starts (or restarts) writing `total` users' top `n`. */
   async begin(model: string, version: number, n: number, total: number): Promise<void> {
-    await this.setStatus(model, version, { n, users: 0, total, state: 'writing', updatedAt: new Date().toISOString() });
+    await this.redis.hset(this.keys.recommendations.meta(model, version), { n: String(n), users: '0', total: String(total), state: 'writing', updatedAt: new Date().toISOString() });
   }
 
   /** Writes one batch of users' lists and the count written so far. */
@@ -54,15 +54,5 @@ export class RecommendationStore {
     const json = await this.redis.hget(this.keys.recommendations.top(model, version), user);
     if (json === null) return undefined;
     return (JSON.parse(json) as [string, number][]).map(([item, rating]) => ({ item, rating }));
-  }
-
-  /** Removes the stored recommendations of one version. */
-  async delete(model: string, version: number): Promise<void> {
-    const k = this.keys.recommendations;
-    await this.redis.del(k.top(model, version), k.meta(model, version));
-  }
-
-  private async setStatus(model: string, version: number, s: RecommendationStatus): Promise<void> {
-    await this.redis.hset(this.keys.recommendations.meta(model, version), Object.fromEntries(Object.entries(s).map(([f, v]) => [f, String(v)])));
   }
 }

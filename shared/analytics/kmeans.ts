@@ -117,7 +117,7 @@ function meanVariance(x: Float64Array, rows: number, width: number): number {
  * Greedy k-means++ (Arthur & Vassilvitskii 2007, with scikit-learn's 2 + ⌊ln k⌋ local trials): each new centre is
  * the candidate, drawn with probability ∝ squared distance to the nearest chosen centre, that lowers the total most.
  */
-export function kmeansPlusPlus(x: Float64Array, rows: number, width: number, k: number, seed: number): number[][] {
+function kmeansPlusPlus(x: Float64Array, rows: number, width: number, k: number, seed: number): number[][] {
   const random = seededRandom(`kmeans++:${seed}`);
   const trials = 2 + Math.floor(Math.log(k));
   const distanceTo = (c: number, out: Float64Array) => {

@@ -26,6 +26,7 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { InputError, ConfigError } from '../contracts/errors.js';
+import { rmse } from '../analytics/regression-metrics.js';
 import type { Ratings } from '../data/ratings.js';
 import { decodeArtifact, encodeArtifact } from './artifact.js';
 import { describeIssues } from './model-config.js';
@@ -520,10 +521,7 @@ export class AutoRec {
   rmse(ratings: Ratings): number {
     const { user, item, rating } = ratings.entries;
     if (rating.length === 0) return NaN;
-    const p = this.predictIndices(user, item);
-    let s = 0;
-    for (let k = 0; k < rating.length; k++) s += (p[k] - rating[k]) ** 2;
-    return Math.sqrt(s / rating.length);
+    return rmse(rating, this.predictIndices(user, item));
   }
 
   /** One `.lfm` artifact (kind `autorec`): config, id maps, rating range, history, weights and the training ratings. */

@@ -59,29 +59,28 @@ async function start(name: BackendName): Promise<void> {
 }
 
 /** Installs the native kernels over the patched wasm ones when the addon loads; describes the outcome. */
-function installNative(threads: number): string {
+function installNative(): string {
   const blas = loadNativeBlas();
   if (blas === undefined) return `off: ${nativeBlasError() ?? 'not built'}`;
-  blas.setNumThreads(threads);
   installNativeMatMul();
   installNativeTrainingKernels();
   return `${blas.config().split(' ').slice(0, 2).join(' ')}, ${blas.getNumThreads()} thread(s)`;
 }
 
 async function activate(name: BackendName, options: BackendOptions): Promise<Omit<BackendInfo, 'requested' | 'reason'>> {
+  // The fused dense training step of ./native-train runs on any backend when the addon is built.
+  loadNativeBlas()?.setNumThreads(options.blasThreads ?? 1);
   if (name !== 'wasm') {
     const specifier = '@tensorflow/tfjs-node';
     if (name === 'tensorflow') await (import(specifier) as Promise<unknown>);
     await start(name);
-    // The fused dense training step of ./native-train runs on any backend when the addon is built.
-    loadNativeBlas()?.setNumThreads(options.blasThreads ?? 1);
     return { name };
   }
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   wasm.setWasmPaths(path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
   await start(name);
   patchWasmMatMul();
-  const native = installNative(options.blasThreads ?? 1);
+  const native = installNative();
   return { name, simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean, threads: wasm.getThreadsCount(), native };
 }
 

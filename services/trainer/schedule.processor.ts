@@ -12,7 +12,8 @@ import type { FlowProducer } from 'bullmq';
 import { InputError } from '../../shared/contracts/errors.js';
 import type { Keyspace } from '../../shared/contracts/keys.js';
 import { parsePayload, type JobResult, type Payload, type PayloadInput } from '../../shared/contracts/queues.js';
-import { AutoRecOptionsSchema } from '../../shared/ml/autorec.js';
+import type { z } from 'zod';
+import { AutoRecOptionsSchema, type AutoRecOptions } from '../../shared/ml/autorec.js';
 import { ModelOptionsSchema, type ModelOptions } from '../../shared/ml/model-config.js';
 import { silentLogger, type Logger } from '../../shared/pipeline/log.js';
 import { FLOW_QUEUES_OPTIONS } from '../../shared/pipeline/flow.js';
@@ -73,17 +74,19 @@ async function retrainPayload(models: ScheduleDeps['models'], p: Payload<'schedu
     throw error;
   });
   if (!meta) return { model: p.model, dataset: p.dataset, ...promote };
-  const name = `${p.model}@${meta.version}`;
+  // The options the version was trained with, when they are still valid options (else the defaults, with a warning).
+  const reusable = <T>(schema: z.ZodType, options: T): { options?: T } => {
+    const parsed = schema.safeParse(options);
+    if (parsed.success) return { options };
+    log.warn(`${p.model}@${meta.version}: its options are not reusable (${parsed.error.issues[0]?.message}); retraining with the defaults`);
+    return {};
+  };
   if (meta.kind === 'autorec') {
-    const parsed = AutoRecOptionsSchema.safeParse(meta.config);
-    if (!parsed.success) log.warn(`${name}: its options are not reusable (${parsed.error.issues[0]?.message}); retraining with the defaults`);
-    return { kind: 'autorec', model: p.model, dataset: p.dataset, ...(parsed.success ? { options: parsed.data } : {}), ...promote };
+    return { kind: 'autorec', model: p.model, dataset: p.dataset, ...reusable(AutoRecOptionsSchema, meta.config as AutoRecOptions), ...promote };
   }
-  const options: Record<string, unknown> = Object.fromEntries(Object.entries(meta.config ?? {}).filter(([k]) => k !== 'inputWidth'));
-  const parsed = ModelOptionsSchema.safeParse(options);
-  if (!parsed.success) log.warn(`${name}: its options are not reusable (${parsed.error.issues[0]?.message}); retraining with the defaults`);
+  const options = Object.fromEntries(Object.entries(meta.config ?? {}).filter(([k]) => k !== 'inputWidth')) as ModelOptions;
   return {
-    model: p.model, dataset: p.dataset, ...(parsed.success ? { options: options as ModelOptions } : {}),
+    model: p.model, dataset: p.dataset, ...reusable(ModelOptionsSchema, options),
     ...(meta.normal !== undefined ? { normal: meta.normal } : {}), ...promote,
   };
 }

@@ -36,6 +36,11 @@ export function describeRatings(meta: RatingsMeta): [string, string | number][] 
   ];
 }
 
+/** A meta record and its table rows, for `show` of either kind. */
+function describedBy<M>(meta: M, describe: (m: M) => [string, string | number][]): [M, [string, string | number][]] {
+  return [meta, describe(meta)];
+}
+
 const RATINGS_FLAG = ['--ratings', 'a ratings dataset (user, item, rating triples for AutoRec) instead of a table'] as const;
 
 function importCommand(): Command {
@@ -94,12 +99,10 @@ function showCommand(): Command {
     .option('--json', 'print as JSON')
     .action(async (name: string, opts: { json?: boolean; ratings?: boolean }) => {
       await withConnection(async ({ redis, keys }) => {
-        if (opts.ratings === true) {
-          const meta = await new RatingsStore(redis, keys).meta(name);
-          return console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(describeRatings(meta)));
-        }
-        const meta = await new DatasetStore(redis, keys).meta(name);
-        console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(describeDataset(meta)));
+        const [meta, rows] = opts.ratings === true
+          ? describedBy(await new RatingsStore(redis, keys).meta(name), describeRatings)
+          : describedBy(await new DatasetStore(redis, keys).meta(name), describeDataset);
+        console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(rows));
       });
     });
 }
@@ -111,16 +114,10 @@ function deleteCommand(): Command {
     .option(...RATINGS_FLAG)
     .action(async (name: string, opts: { ratings?: boolean }) => {
       await withConnection(async ({ redis, keys }) => {
-        if (opts.ratings === true) {
-          const store = new RatingsStore(redis, keys);
-          await store.meta(name);
-          await store.delete(name);
-          return console.log(`deleted ratings dataset ${name}`);
-        }
-        const store = new DatasetStore(redis, keys);
+        const store = opts.ratings === true ? new RatingsStore(redis, keys) : new DatasetStore(redis, keys);
         await store.meta(name); // a missing dataset is an error naming the known ones
         await store.delete(name);
-        console.log(`deleted dataset ${name}`);
+        console.log(`deleted ${opts.ratings === true ? 'ratings dataset' : 'dataset'} ${name}`);
       });
     });
 }

@@ -20,14 +20,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { auroc, ari, clusteringAccuracy, fitKMeans, nmi, trainSvm } from '../shared/analytics/index.js';
+import { accuracy, auroc, ari, clusteringAccuracy, fitKMeans, nmi, trainSvm } from '../shared/analytics/index.js';
 import { loadConfig } from '../shared/config.js';
 import { readIdxTable } from '../shared/data/idx.js';
-import type { Table } from '../shared/data/table.js';
+import { selectRows } from '../shared/data/table.js';
+import { sliceRows } from '../shared/pipeline/rows.js';
 import { Autoencoder } from '../shared/ml/autoencoder.js';
 import { initBackend, type BackendName } from '../shared/ml/backend.js';
 import type { ModelOptions } from '../shared/ml/model-config.js';
-import { machineDetails, machineMarkdown, writeResults } from './results-file.js';
+import { machineDetails, machineMarkdown } from './machine.js';
+import { writeResults } from './results-file.js';
 import { median } from './stats.js';
 
 const run = promisify(execFile);
@@ -61,18 +63,6 @@ const RECIPE: ModelOptions = {
   optimizer: 'adam', learningRate: 1e-3, lrSchedule: 'constant', batchSize: 256, validationSplit: 0, scale: 'none',
 };
 
-function firstRows(t: Table, rows: number): Table {
-  if (rows >= t.rows) return t;
-  return { ...t, rows, values: t.values.subarray(0, rows * t.width), ids: t.ids.slice(0, rows), labels: t.labels?.slice(0, rows) };
-}
-
-function rowsWithLabel(t: Table, label: string): Table {
-  const keep = t.labels!.flatMap((l, i) => (l === label ? [i] : []));
-  const values = new Float32Array(keep.length * t.width);
-  keep.forEach((r, i) => values.set(t.values.subarray(r * t.width, (r + 1) * t.width), i * t.width));
-  return { ...t, rows: keep.length, values, ids: keep.map(String), labels: keep.map(() => label) };
-}
-
 /** Our codes and labels, for scikit-learn's K-means and SVC on the very same inputs (bench/peer/same_codes.py). */
 async function saveCodes(dir: string, train: { values: Float32Array; labels: string[] }, test: { values: Float32Array; labels: string[] }): Promise<void> {
   const bytes = (v: Float32Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
@@ -85,7 +75,8 @@ async function saveCodes(dir: string, train: { values: Float32Array; labels: str
 
 async function ours(epochs: number, rows: number, oneclass: boolean, backend: BackendName, codesDir?: string): Promise<FmnistFigures & { svm_subsample: SvmSubsample[] }> {
   await initBackend(backend, () => {}, { blasThreads: loadConfig().blasThreads });
-  const train = firstRows(await readIdxTable(`${DIR}train-images-idx3-ubyte.gz`, `${DIR}train-labels-idx1-ubyte.gz`), rows);
+  const all = await readIdxTable(`${DIR}train-images-idx3-ubyte.gz`, `${DIR}train-labels-idx1-ubyte.gz`);
+  const train = sliceRows(all, 0, Math.min(rows, all.rows));
   const test = await readIdxTable(`${DIR}t10k-images-idx3-ubyte.gz`, `${DIR}t10k-labels-idx1-ubyte.gz`);
   const speeds: number[] = [];
   const model = await Autoencoder.fit(train, { ...RECIPE, epochs, seed: 0 }, { onEpoch: (p) => { speeds.push(p.samplesPerSecond); } });
@@ -104,7 +95,7 @@ async function ours(epochs: number, rows: number, oneclass: boolean, backend: Ba
     const km = fitKMeans(testCodes, { k: 10, restarts: 10, seed: 0 });
     const kmeansSeconds = (performance.now() - started) / 1000;
     const svmRows = Math.min(10_000, train.rows);
-    const trainCodes = { values: model.encode(firstRows(train, svmRows)), rows: svmRows, width: 64 };
+    const trainCodes = { values: model.encode(sliceRows(train, 0, svmRows)), rows: svmRows, width: 64 };
     if (codesDir !== undefined) await saveCodes(codesDir, { values: trainCodes.values, labels: train.labels!.slice(0, svmRows) }, { values: codes!, labels: test.labels! });
     started = performance.now();
     const svm = await trainSvm(trainCodes, train.labels!.slice(0, svmRows), { kernel: 'rbf', C: 10, gamma: 'scale' });
@@ -114,21 +105,21 @@ async function ours(epochs: number, rows: number, oneclass: boolean, backend: Ba
     const svmSubsample: SvmSubsample[] = [];
     for (const n of [2500, 5000].filter((r) => r < svmRows)) {
       started = performance.now();
-      const small = await trainSvm(firstRows({ ...train, values: trainCodes.values, width: 64 }, n), train.labels!.slice(0, n), { kernel: 'rbf', C: 10, gamma: 'scale' });
+      const small = await trainSvm({ values: trainCodes.values.subarray(0, n * 64), rows: n, width: 64 }, train.labels!.slice(0, n), { kernel: 'rbf', C: 10, gamma: 'scale' });
       const p = small.predict(testCodes);
-      svmSubsample.push({ rows: n, svm_acc: p.filter((x, i) => x === test.labels![i]).length / test.rows, svm_seconds: (performance.now() - started) / 1000 });
+      svmSubsample.push({ rows: n, svm_acc: accuracy(test.labels!, p), svm_seconds: (performance.now() - started) / 1000 });
       small.free();
     }
     const figures: FmnistFigures & { svm_subsample: SvmSubsample[] } = {
       train_samples_per_second: median(speeds), encode_samples_per_second: median(passes), test_mse: testMse,
       kmeans_acc: clusteringAccuracy(test.labels!, km.assignments), kmeans_nmi: nmi(test.labels!, km.assignments), kmeans_ari: ari(test.labels!, km.assignments),
-      kmeans_seconds: kmeansSeconds, svm_acc: predicted.filter((p, i) => p === test.labels![i]).length / test.rows, svm_seconds: svmSeconds,
+      kmeans_seconds: kmeansSeconds, svm_acc: accuracy(test.labels!, predicted), svm_seconds: svmSeconds,
       svm_subsample: svmSubsample,
     };
     if (oneclass) {
       const per: number[] = [];
       for (let c = 0; c < 10; c++) {
-        const normal = rowsWithLabel(train, String(c));
+        const normal = selectRows(train, train.labels!.flatMap((l, i) => (l === String(c) ? [i] : [])));
         const one = await Autoencoder.fit(normal, { ...RECIPE, epochs, seed: 0 });
         const scores = one.score(test).errors;
         one.dispose();

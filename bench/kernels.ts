@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../shared/ml/backend.js';
 import { installNativeMatMul, loadNativeBlas, uninstallNativeMatMul } from '../shared/ml/native-blas.js';
 import { patchWasmMatMul, unpatchWasmMatMul } from '../shared/ml/wasm-kernels.js';
-import { machineDetails, machineMarkdown, writeResults } from './results-file.js';
+import { machineDetails, machineMarkdown } from './machine.js';
+import { writeResults } from './results-file.js';
 import { median } from './stats.js';
 
 interface Case { label: string; a: [number, number]; b: [number, number]; transposeA: boolean; transposeB: boolean }

@@ -7,7 +7,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { machineDetails, machineMarkdown, writeResults } from './results-file.js';
+import { machineDetails, machineMarkdown } from './machine.js';
+import { writeResults } from './results-file.js';
 
 const run = promisify(execFile);
 

@@ -161,13 +161,6 @@ static napi_value Epilogue(napi_env env, napi_callback_info info) {
 }
 
 
-static MULTIVERSION void colsum_kernel(const float *restrict in, int64_t rows, int64_t cols, float *restrict out) {
-  for (int64_t j = 0; j < cols; j++) out[j] = 0.0f;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *restrict row = in + r * cols;
-    for (int64_t j = 0; j < cols; j++) out[j] += row[j];
-  }
-}
 
 /*
  * colsum(x, xOff, rows, cols, y, yOff) -> undefined

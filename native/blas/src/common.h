@@ -109,4 +109,13 @@ static inline float vexpf(float x) {
   return p * scale.f;
 }
 
+/* out[j] = Σ_r in[r·cols + j]: the sum over the leading axis of a row-major rows×cols block (a bias gradient). */
+__attribute__((unused)) static MULTIVERSION void colsum_kernel(const float *restrict in, int64_t rows, int64_t cols, float *restrict out) {
+  for (int64_t j = 0; j < cols; j++) out[j] = 0.0f;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *restrict row = in + r * cols;
+    for (int64_t j = 0; j < cols; j++) out[j] += row[j];
+  }
+}
+
 #endif

@@ -171,13 +171,6 @@ static MULTIVERSION void add_abs_grad(float *restrict g, const float *restrict y
   for (int64_t i = 0; i < n; i++) g[i] += y[i] > 0.0f ? k : -k;
 }
 
-static MULTIVERSION void col_sum(const float *restrict in, int64_t rows, int64_t cols, float *restrict out) {
-  for (int64_t j = 0; j < cols; j++) out[j] = 0.0f;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *restrict row = in + r * cols;
-    for (int64_t j = 0; j < cols; j++) out[j] += row[j];
-  }
-}
 
 /* Adam in place; the gradient is g + 2·l2·p + l1·step(p, −1) (the weight penalties' gradients; 0 for biases). */
 static MULTIVERSION void adam_update(int64_t n, float *restrict p, const float *restrict g, float *restrict m,
@@ -321,7 +314,7 @@ napi_value DenseStep(napi_env env, napi_callback_info info) {
       const float *a = l == 0 ? x.data + xOff : layers[l - 1].y;
       act_grad(cur, ly->y, rows * ly->out, ly->act, alpha);
       sgemm_rm(1, 0, ly->in, ly->out, rows, a, ly->in, cur, ly->out, dw, ly->out); /* dW = aᵀ·g */
-      col_sum(cur, rows, ly->out, db);
+      colsum_kernel(cur, rows, ly->out, db);
       if (l > 0) { /* the input gradient, with the weights before this step's update */
         sgemm_rm(0, 1, rows, ly->in, ly->out, cur, ly->out, ly->w, ly->out, next, ly->in);
         if (l - 1 == code && sparsity != 0.0f) add_abs_grad(next, layers[l - 1].y, rows * ly->in, sparseGrad);

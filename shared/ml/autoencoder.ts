@@ -104,30 +104,22 @@ export class Autoencoder {
   /** Latent codes, rows × codeSize. */
   encode(data: Matrix): Float32Array {
     checkMatrix(data, this.inputWidth);
-    const native = this.nativeStacks();
-    if (native) return nativeBatches(native.scale(data.values, data.rows), data.rows, this.inputWidth, this.codeSize, native.encoder);
-    const scaled = applyScaler(this.scaler, data.values, this.inputWidth);
-    return this.mapBatches(scaled, data.rows, this.inputWidth, this.codeSize, (x) => forward(this.encoder, x));
+    const run = this.inference();
+    return mapBatches(run.scale(data.values, data.rows), data.rows, this.inputWidth, this.codeSize, run.encoder);
   }
 
   /** Reconstructions in the input's units from codes (rows × codeSize). */
   decode(codes: Float32Array, rows: number): Float32Array {
     checkMatrix({ values: codes, rows, width: this.codeSize, source: 'codes' });
-    const native = this.nativeStacks();
-    const scaled = native
-      ? nativeBatches(codes, rows, this.codeSize, this.inputWidth, native.decoder)
-      : this.mapBatches(codes, rows, this.codeSize, this.inputWidth, (z) => forward(this.decoder, z));
+    const scaled = mapBatches(codes, rows, this.codeSize, this.inputWidth, this.inference().decoder);
     return invertScaler(this.scaler, scaled, this.inputWidth);
   }
 
   /** Reconstructions of `data` in its own units. */
   reconstruct(data: Matrix): Float32Array {
     checkMatrix(data, this.inputWidth);
-    const native = this.nativeStacks();
-    const scaled = native ? native.scale(data.values, data.rows) : applyScaler(this.scaler, data.values, this.inputWidth);
-    const out = native
-      ? nativeBatches(scaled, data.rows, this.inputWidth, this.inputWidth, (x, n) => native.decoder(native.encoder(x, n), n))
-      : this.mapBatches(scaled, data.rows, this.inputWidth, this.inputWidth, (x) => forward(this.decoder, forward(this.encoder, x)));
+    const run = this.inference();
+    const out = mapBatches(run.scale(data.values, data.rows), data.rows, this.inputWidth, this.inputWidth, (x, n) => run.decoder(run.encoder(x, n), n));
     return invertScaler(this.scaler, out, this.inputWidth);
   }
 
@@ -205,20 +197,18 @@ export class Autoencoder {
     return this.native;
   }
 
-  private mapBatches(values: Float32Array, rows: number, inWidth: number, outWidth: number, fn: (x: tf.Tensor2D) => tf.Tensor2D): Float32Array {
-    const out = new Float32Array(rows * outWidth);
-    for (let start = 0; start < rows; start += BATCH) {
-      const n = Math.min(BATCH, rows - start);
-      tf.tidy(() => {
-        out.set(fn(tf.tensor2d(values.subarray(start * inWidth, (start + n) * inWidth), [n, inWidth])).dataSync(), start * outWidth);
-      });
-    }
-    return out;
+  /** Scaling and the two forward passes: on the addon when available, else on tfjs. */
+  private inference(): Pick<NativeInference, 'scale' | 'encoder' | 'decoder'> {
+    const native = this.nativeStacks();
+    if (native) return native;
+    const onTfjs = (stack: DenseLayer[]): NativeForward => (x, n) =>
+      tf.tidy(() => forward(stack, tf.tensor2d(x, [n, x.length / n])).dataSync() as Float32Array);
+    return { scale: (values) => applyScaler(this.scaler, values, this.inputWidth), encoder: onTfjs(this.encoder), decoder: onTfjs(this.decoder) };
   }
 }
 
 /** `fn` over BATCH-row slices of a rows × inWidth matrix, into one rows × outWidth matrix. */
-function nativeBatches(values: Float32Array, rows: number, inWidth: number, outWidth: number, fn: NativeForward): Float32Array {
+function mapBatches(values: Float32Array, rows: number, inWidth: number, outWidth: number, fn: NativeForward): Float32Array {
   const out = new Float32Array(rows * outWidth);
   for (let start = 0; start < rows; start += BATCH) {
     const n = Math.min(BATCH, rows - start);

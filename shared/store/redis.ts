@@ -55,16 +55,15 @@ export function createRedis(url: string, options: CreateRedisOptions = {}): Redi
     ...(tls ? { tls: {} } : {}),
   };
   if (options.cluster !== true) return new Redis(url, redisOptions);
-  return new Cluster([seedOf(url)], clusterOptions(url, redisOptions, tls));
+  const u = new URL(url);
+  return new Cluster([seedOf(u)], clusterOptions(u, redisOptions, tls));
 }
 
-function seedOf(url: string): { host: string; port: number } {
-  const u = new URL(url);
+function seedOf(u: URL): { host: string; port: number } {
   return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port === '' ? 6379 : Number(u.port) };
 }
 
-function clusterOptions(url: string, redisOptions: RedisOptions, tls: boolean): ClusterOptions {
-  const u = new URL(url);
+function clusterOptions(u: URL, redisOptions: RedisOptions, tls: boolean): ClusterOptions {
   const db = u.pathname.replace(/^\//, '');
   if (db !== '' && db !== '0') throw new Error(`a Redis Cluster has only database 0, and the URL names database ${db}`);
   const username = decodeURIComponent(u.username);
@@ -86,7 +85,7 @@ function clusterOptions(url: string, redisOptions: RedisOptions, tls: boolean): 
 
 /** A new connection like `r` (same nodes and options), named `name` when given. */
 export function duplicateRedis(r: RedisClient, name?: string): RedisClient {
-  if (r instanceof Cluster) {
+  if (isCluster(r)) {
     return r.duplicate([], name === undefined ? {} : { redisOptions: { ...r.options.redisOptions, connectionName: name } });
   }
   return r.duplicate(name === undefined ? {} : { connectionName: name });
@@ -103,7 +102,7 @@ export function isCluster(r: RedisClient): r is Cluster {
  */
 export async function scanKeys(r: RedisClient, pattern: string): Promise<string[]> {
   const found = new Set<string>();
-  for (const node of r instanceof Cluster ? r.nodes('master') : [r]) {
+  for (const node of isCluster(r) ? r.nodes('master') : [r]) {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);

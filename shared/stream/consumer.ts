@@ -27,9 +27,6 @@ import { parseEntry, type StreamRecord } from './entries.js';
 import type { StreamOptions } from '../config.js';
 import type { ProductionVersions } from './versions.js';
 
-/** A stream entry as XREADGROUP / XAUTOCLAIM return it; `fields` is null for an entry deleted meanwhile. */
-export type RawEntry = StreamEntry;
-
 /** Publishes alerts, once per record within `once` when given (AlertPublisher.publish or AlertStore.publish). */
 export type AlertSink = (alerts: Alert[], once?: string) => Promise<unknown>;
 
@@ -136,7 +133,7 @@ export class SourceConsumer {
     this.groupReady = true;
   }
 
-  private async read(from: '>' | '0'): Promise<RawEntry[]> {
+  private async read(from: '>' | '0'): Promise<StreamEntry[]> {
     const { count, blockMs } = this.deps.options;
     const block = from === '>' ? ['BLOCK', String(blockMs)] : [];
     const reply = await this.blocking!.call('XREADGROUP', ['GROUP', STREAM_GROUP, this.deps.consumer, 'COUNT', String(count), ...block, 'STREAMS', this.key, from]);
@@ -151,7 +148,7 @@ export class SourceConsumer {
     do {
       const reply = (await this.deps.redis.call('XAUTOCLAIM', [this.key, STREAM_GROUP, this.deps.consumer, String(claimMs), cursor, 'COUNT', String(count)])) as unknown[];
       cursor = String(reply[0]);
-      const entries = (reply[1] ?? []) as RawEntry[];
+      const entries = (reply[1] ?? []) as StreamEntry[];
       if (entries.length > 0) {
         this.deps.log.info(`source ${this.source}: took over ${entries.length} entries idle for over ${claimMs} ms`);
         await this.handle(entries);
@@ -160,7 +157,7 @@ export class SourceConsumer {
   }
 
   /** Scores one batch and acknowledges it (malformed entries: dead-lettered and acknowledged). */
-  async handle(entries: RawEntry[]): Promise<BatchOutcome> {
+  async handle(entries: StreamEntry[]): Promise<BatchOutcome> {
     const { versions, cache } = this.deps;
     const gone = entries.filter(([, f]) => f === null).map(([id]) => id);
     if (gone.length > 0) await this.ack(gone);

@@ -7,8 +7,6 @@ import { duplicateRedis, type RedisClient } from '../store/redis.js';
 import { SourceStore } from '../store/sources.js';
 import { SourceConsumer, type ConsumerDeps } from './consumer.js';
 
-export type IngestDeps = ConsumerDeps;
-
 export class StreamIngest {
   private readonly consumers = new Map<string, SourceConsumer>();
   private readonly sources: SourceStore;
@@ -17,7 +15,7 @@ export class StreamIngest {
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly deps: IngestDeps) {
+  constructor(private readonly deps: ConsumerDeps) {
     this.sources = new SourceStore(deps.redis, deps.keys);
   }
 

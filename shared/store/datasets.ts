@@ -13,7 +13,7 @@ import type { Keyspace } from '../contracts/keys.js';
 import type { RedisClient } from './redis.js';
 import { checkMatrix } from '../ml/matrix.js';
 import type { Table } from '../data/table.js';
-import { copyFloat32, float32ToBuffer } from './binary.js';
+import { copyLittleEndian, toLittleEndian } from './binary.js';
 import { checkName, compareIds, execOrThrow, fromJsonFields, toJsonFields } from './util.js';
 
 /** What is known about a stored dataset without reading its rows. */
@@ -71,7 +71,7 @@ export class DatasetStore {
     for (let i = 0; i < chunks; i++) {
       const start = i * chunkRows;
       const end = Math.min(table.rows, start + chunkRows);
-      const bytes = float32ToBuffer(table.values.subarray(start * table.width, end * table.width));
+      const bytes = toLittleEndian(table.values.subarray(start * table.width, end * table.width));
       hash.update(bytes);
       const p = this.redis.pipeline();
       p.set(k.chunk(name, i), bytes);
@@ -155,7 +155,7 @@ export class DatasetStore {
         throw new LatentflowError(`dataset "${meta.name}" changed while being read (chunk ${index}); try again`, true);
       }
       const values = new Float32Array(rows * meta.width);
-      copyFloat32(bytes, values, 0);
+      copyLittleEndian(bytes, values, 0);
       yield { index, start, table: { values, rows, width: meta.width, features: meta.features, ids, labels, source: `dataset:${meta.name}` } };
     }
   }

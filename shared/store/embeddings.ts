@@ -13,7 +13,7 @@
 import { InputError, LatentflowError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
 import type { RedisClient } from './redis.js';
-import { copyFloat32, float32ToBuffer } from './binary.js';
+import { copyLittleEndian, toLittleEndian } from './binary.js';
 import { compareIds, execOrThrow, FIELDS_PER_COMMAND, slices } from './util.js';
 
 /** Whose embeddings: a dataset under a model version (a number, already resolved). */
@@ -81,7 +81,7 @@ export class EmbeddingStore {
       const fields: (string | Buffer)[] = [];
       const scored: string[] = [];
       for (let i = first; i < last; i++) {
-        fields.push(ids[i], float32ToBuffer(codes.subarray(i * q, (i + 1) * q)));
+        fields.push(ids[i], toLittleEndian(codes.subarray(i * q, (i + 1) * q)));
         scored.push(scoreText(errors[i]), ids[i]);
       }
       m.hset(k.codes, ...fields);
@@ -159,7 +159,7 @@ export class EmbeddingStore {
           codes = new Float32Array(order.length * q);
         }
         if (bytes.length !== q * 4) throw new LatentflowError(`embeddings of ${describe(t)}: code of record "${slice[i]}" has ${bytes.length / 4} values, expected ${q}`, false);
-        copyFloat32(bytes, codes, (offset + i) * q);
+        copyLittleEndian(bytes, codes, (offset + i) * q);
         errors[offset + i] = parseScore(score);
       }
       offset += slice.length;

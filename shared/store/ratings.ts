@@ -11,7 +11,7 @@
 import { InputError, LatentflowError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
 import type { Ratings } from '../data/ratings.js';
-import { copyFloat32, copyInt32, float32ToBuffer, int32ToBuffer } from './binary.js';
+import { copyLittleEndian, toLittleEndian } from './binary.js';
 import type { RedisClient } from './redis.js';
 import { checkName, compareIds, execOrThrow, fromJsonFields, toJsonFields } from './util.js';
 
@@ -44,7 +44,7 @@ export class RatingsStore {
     await this.redis.del(k.meta(name));
     await this.redis.sadd(k.index(), name);
     const { user, item, rating } = ratings.entries;
-    const bytes = Buffer.concat([int32ToBuffer(user), int32ToBuffer(item), float32ToBuffer(rating)]);
+    const bytes = Buffer.concat([toLittleEndian(user), toLittleEndian(item), toLittleEndian(rating)]);
     const meta: RatingsMeta = {
       name, ratings: n, users: ratings.users.length, items: ratings.items.length, min: ratings.min, max: ratings.max,
       source, importedAt: new Date().toISOString(),
@@ -77,9 +77,9 @@ export class RatingsStore {
       throw new LatentflowError(`ratings dataset "${name}" changed while being read; try again`, true);
     }
     const entries = { user: new Int32Array(n), item: new Int32Array(n), rating: new Float32Array(n) };
-    copyInt32(bytes.subarray(0, 4 * n), entries.user, 0);
-    copyInt32(bytes.subarray(4 * n, 8 * n), entries.item, 0);
-    copyFloat32(bytes.subarray(8 * n), entries.rating, 0);
+    copyLittleEndian(bytes.subarray(0, 4 * n), entries.user, 0);
+    copyLittleEndian(bytes.subarray(4 * n, 8 * n), entries.item, 0);
+    copyLittleEndian(bytes.subarray(8 * n), entries.rating, 0);
     return { users: JSON.parse(users) as string[], items: JSON.parse(items) as string[], entries, min: meta.min, max: meta.max };
   }
 

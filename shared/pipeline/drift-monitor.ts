@@ -51,7 +51,11 @@ export class DriftMonitor {
         'mean', String(signal.mean), 'count', String(signal.state.count), 'drifting', signal.drifting ? '1' : '0',
         'model', model, 'version', String(version), 'baseline', String(baseline.mean), 'threshold', String(threshold), 'at', at,
       );
-      if (written !== 1) continue;
+      if (written !== 1) {
+        // Another consumer updated it first: back off a random few ms, so that consumers in lockstep stop colliding.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt + 1, 10)));
+        continue;
+      }
       if (!signal.started) return undefined;
       return {
         source, record: DRIFT_RECORD, score: signal.mean, threshold, severity: severityOf(signal.mean, threshold),

@@ -12,6 +12,7 @@ import { fitCommand } from './commands/fit.js';
 import { jobsCommand } from './commands/jobs.js';
 import { modelsCommand } from './commands/models.js';
 import { recommendCommand } from './commands/recommend.js';
+import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { scoreCommand } from './commands/score.js';
@@ -39,6 +40,7 @@ const program: Command = new Command('latentflow')
   .addCommand(recommendCommand())
   .addCommand(datasetCommand())
   .addCommand(runCommand())
+  .addCommand(reportCommand())
   .addCommand(modelsCommand())
   .addCommand(scheduleCommand())
   .addCommand(sourceCommand())

@@ -1,11 +1,12 @@
 /**
  * `latentflow run <dataset or file>`: submit a run (train → encode → cluster → classify → detect → summary) to the
- * pipeline; with --wait, follow it live and print the summary.
+ * pipeline; with --wait, follow it live, print the summary and write the run's HTML report (see `latentflow report`).
  */
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { InputError } from '../../shared/contracts/errors.js';
 import { formatOf, readTable } from '../../shared/data/read-table.js';
-import { withConnection } from '../connection.js';
+import { withConnection, type Connection } from '../connection.js';
 import { checkName, datasetNameOf, isFile, saveDataset } from '../dataset-import.js';
 import { modelOptionsFrom, withModelFlags } from '../model-flags.js';
 import { DOWNSTREAM_STAGES, type DownstreamStage } from '../../shared/pipeline/flow.js';
@@ -13,6 +14,8 @@ import { defaultDisplay, formatSummary, stagesFor, submit, waitForSummary } from
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
 import { THRESHOLD_FLAG_HELP, thresholdFrom } from '../threshold-flag.js';
 import { clusters, positiveNumber } from '../arg-parsers.js';
+import { startRuntime } from '../runtime.js';
+import { writeReport } from './report.js';
 
 function stageList(text: string): DownstreamStage[] {
   const stages = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -20,6 +23,20 @@ function stageList(text: string): DownstreamStage[] {
     if (!(DOWNSTREAM_STAGES as readonly string[]).includes(s)) throw new InvalidArgumentError(`unknown stage ${JSON.stringify(s)} (${DOWNSTREAM_STAGES.join(', ')})`);
   }
   return stages as DownstreamStage[];
+}
+
+/**
+ * Writes a finished run's report to `file` and prints `report: <file>` on stderr; a failure only prints a warning,
+ * since the run itself succeeded.
+ */
+async function reportRun(connection: Connection, run: string, file: string): Promise<void> {
+  try {
+    await startRuntime(true);
+    await writeReport(connection, { run }, file);
+    console.error(`report: ${file}`);
+  } catch (error) {
+    console.error(`latentflow: warning: the run completed, but its report was not written: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 export function runCommand(): Command {
@@ -33,7 +50,9 @@ export function runCommand(): Command {
     .option('--alert-threshold <error>', 'alert above this reconstruction error (default: the model\'s threshold)', positiveNumber)
     .option('--stages <list>', `downstream stages after train and encode, comma-separated (default ${DOWNSTREAM_STAGES.join(',')}; classify is left out for a dataset without labels)`, stageList)
     .option('--run-id <id>', 'run id (default: a random UUID)')
-    .option('--wait', 'follow the run live and print its summary')
+    .option('--wait', 'follow the run live and print its summary, then write its HTML report')
+    .option('--report <file>', 'with --wait: where to write the run\'s report (default reports/<run id>.html)')
+    .option('--no-report', 'with --wait: write no report')
     .option('--json', 'print JSON: with --wait the summary {run, model, version, dataset, records, embeddings, clustering, classification, anomalies}, else {run}');
   withTableFlags(command);
   withModelFlags(command);
@@ -70,6 +89,7 @@ export function runCommand(): Command {
       try {
         const summary = await waitForSummary(connection, submitted, defaultDisplay(), controller.signal);
         console.log(json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+        if (opts.report !== false) await reportRun(connection, submitted.run, typeof opts.report === 'string' ? opts.report : path.join('reports', `${submitted.run}.html`));
       } finally {
         process.off('SIGINT', stop);
       }

@@ -1,5 +1,9 @@
-/** `classify` jobs: an SVM on labelled codes, scored on a held-out part; a predicted label for every record. */
-import { accuracy, macroF1, stratifiedSplit, trainSvm } from '../../shared/analytics/index.js';
+/**
+ * `classify` jobs: an SVM on labelled codes, scored on a held-out part; a predicted label for every record. The stored
+ * result (EmbeddingStore `classify`) also holds the held-out rows' confusion matrix, `confusion: {labels, matrix}`
+ * (rows true labels, columns predicted, over every label of the dataset in natural order).
+ */
+import { accuracy, confusionMatrix, distinctLabels, macroF1, stratifiedSplit, trainSvm } from '../../shared/analytics/index.js';
 import { InputError } from '../../shared/contracts/errors.js';
 import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
 import { labelsFor, pickRows, readCodes } from '../../shared/pipeline/codes.js';
@@ -45,7 +49,8 @@ export function createClassifyProcessor(deps: ClassifyDeps): (job: PipelineJob<'
         trained: train.length, tested: split.test.length, predicted: predicted.length,
       };
       await deps.embeddings.writeAssignments(target, 'predictions', new Map(ids.map((id, i) => [id, predicted[i]])));
-      await deps.embeddings.writeResult(target, 'classify', { ...result, testFraction: p.testFraction, seed: p.seed, maxTrain: p.maxTrain, svm: svm.toJSON() });
+      const confusion = confusionMatrix(truth, tested, distinctLabels(labels, tested));
+      await deps.embeddings.writeResult(target, 'classify', { ...result, testFraction: p.testFraction, seed: p.seed, maxTrain: p.maxTrain, confusion, svm: svm.toJSON() });
       return result;
     } finally {
       svm.free();

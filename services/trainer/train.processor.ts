@@ -57,7 +57,7 @@ async function trainAutoencoder(deps: TrainDeps, p: Exclude<TrainPayload, { kind
   const table = await trainingRows(deps.datasets, p.dataset, p.normal);
   const model = await Autoencoder.fit(table, p.options, { threshold: p.threshold, onEpoch });
   try {
-    return await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal, key });
+    return await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal, key, backend: deps.backend });
   } finally {
     model.dispose();
   }

@@ -44,6 +44,13 @@ export interface ModelVersionMeta {
   finalLoss: number;
   /** Validation loss of the kept weights (absent when trained without a validation split, and on older versions). */
   valLoss?: number;
+  /**
+   * Loss per epoch (index 0 = epoch 1), 6 significant digits; `valLoss` when trained with a validation split. Absent
+   * on versions registered before it was recorded (the artifact's history has it) and on AutoRec versions.
+   */
+  losses?: { loss: number[]; valLoss?: number[] };
+  /** The TensorFlow.js backend it was trained on, when the trainer said (absent on older versions). */
+  backend?: string;
   /** sha256 of the training data (equals the dataset's fingerprint when trained on all of it). */
   fingerprint: string;
   /** Artifact size in bytes. */
@@ -101,9 +108,10 @@ export class ModelRegistry {
 
   /**
    * Registers `model` as a new version of `name` (version = INCR of the counter). The artifact is written first,
-   * then the metadata, so a listed version always has its weights.
+   * then the metadata, so a listed version always has its weights. The metadata records the loss curve of its
+   * history and `info.backend` (the backend it was trained on) when given.
    */
-  async register(name: string, model: Autoencoder, info: { dataset: string; normal?: string; key?: string }): Promise<ModelVersionMeta> {
+  async register(name: string, model: Autoencoder, info: { dataset: string; normal?: string; key?: string; backend?: string }): Promise<ModelVersionMeta> {
     const history = model.history;
     const artifact = model.toArtifact();
     return this.store(name, artifact, info.key, {
@@ -112,8 +120,10 @@ export class ModelRegistry {
       epochs: history.epochs.length, seconds: history.seconds, samplesPerSecond: history.samplesPerSecond,
       finalLoss: history.epochs.at(-1)?.loss ?? 0,
       ...validationLossOf(history),
+      losses: lossesOf(history),
       fingerprint: model.fingerprint, bytes: artifact.length,
       ...(info.normal !== undefined ? { normal: info.normal } : {}),
+      ...(info.backend !== undefined ? { backend: info.backend } : {}),
     });
   }
 
@@ -337,4 +347,14 @@ function checkAlias(alias: string): void {
 function validationLossOf(history: Autoencoder['history']): { valLoss?: number } {
   const kept = history.epochs[history.bestEpoch - 1] ?? history.epochs.at(-1);
   return kept?.valLoss !== undefined && Number.isFinite(kept.valLoss) ? { valLoss: kept.valLoss } : {};
+}
+
+/** The per-epoch loss curve, rounded to 6 significant digits (validation loss only when every epoch has one). */
+function lossesOf(history: Autoencoder['history']): NonNullable<ModelVersionMeta['losses']> {
+  const round = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : x);
+  const valLoss = history.epochs.map((e) => e.valLoss);
+  return {
+    loss: history.epochs.map((e) => round(e.loss)),
+    ...(valLoss.length > 0 && valLoss.every((v) => v !== undefined) ? { valLoss: valLoss.map(round) } : {}),
+  };
 }

@@ -62,7 +62,7 @@ describe('pipeline commands against `latentflow up`', () => {
     });
 
     test('run --wait --json prints the summary with exactly its keys', async () => {
-      const r = await cli('run', 'wine', '--epochs', '20', '--wait', '--json');
+      const r = await cli('run', 'wine', '--epochs', '20', '--wait', '--json', '--no-report');
       assert.equal(r.code, 0, r.stderr);
       const s = JSON.parse(r.stdout) as RunSummaryJson;
       assert.deepEqual(Object.keys(s), ['run', 'model', 'version', 'dataset', 'records', 'embeddings', 'clustering', 'classification', 'anomalies']);
@@ -129,7 +129,7 @@ describe('pipeline commands against `latentflow up`', () => {
       const text = await readFile(projectPath('data/wine.csv'), 'utf8');
       const file = path.join(dir, 'wine-unlabelled.csv');
       await writeFile(file, text.trim().split(/\r?\n/).map((l) => l.split(',').slice(0, -1).join(',')).join('\n'));
-      const r = await cli('run', file, '--id', 'id', '--epochs', '5', '--k', '3', '--wait', '--json');
+      const r = await cli('run', file, '--id', 'id', '--epochs', '5', '--k', '3', '--wait', '--json', '--no-report');
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /imported .*wine-unlabelled\.csv as dataset wine-unlabelled \(178 × 13\)/);
       assert.match(r.stderr, /no labels: skipping the classify stage/);
@@ -141,7 +141,7 @@ describe('pipeline commands against `latentflow up`', () => {
     });
 
     test('a full run on digits: codes for all 1797 records, SVM ≥ 0.95, and an export of 1797 rows', async () => {
-      const r = await cli('run', projectPath('data/digits.csv.gz'), '--id', 'id', '--label', 'label', '--code-size', '10', '--epochs', '60', '--wait', '--json');
+      const r = await cli('run', projectPath('data/digits.csv.gz'), '--id', 'id', '--label', 'label', '--code-size', '10', '--epochs', '60', '--wait', '--json', '--no-report');
       assert.equal(r.code, 0, r.stderr);
       const s = JSON.parse(r.stdout) as RunSummaryJson;
       assert.deepEqual([s.records, s.embeddings], [1797, 1797]);
@@ -226,5 +226,31 @@ describe('pipeline commands against `latentflow up`', () => {
       assert.equal(r.code, 2);
       assert.match(r.stderr, /REDIS_URL is not set \(run `latentflow up` to start a private Redis, or set REDIS_URL\)/);
     });
+  });
+
+  test('report writes the HTML report of a run or a model version; run --wait --report writes the run\'s and says where', async () => {
+    const out = path.join(dir, 'reports', 'wine-run.html');
+    const r = await cli('report', runId, '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), out);
+    const page = await readFile(out, 'utf8');
+    assert.match(page, new RegExp(`<h1>latentflow report: run ${runId}</h1>`));
+    assert.equal(page.match(/<svg /g)?.length, 6);
+    assert.ok(!/https?:\/\//.test(page), 'no URL');
+
+    const model = await cli('report', 'wine@1', '--out', path.join(dir, 'wine-model.html'));
+    assert.equal(model.code, 0, model.stderr);
+    assert.match(await readFile(path.join(dir, 'wine-model.html'), 'utf8'), /<h1>latentflow report: model wine@1<\/h1>/);
+
+    const waited = path.join(dir, 'waited.html');
+    const run = await cli('run', 'wine', '--epochs', '3', '--wait', '--json', '--report', waited);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((JSON.parse(run.stdout) as RunSummaryJson).model, 'wine', 'stdout is the summary only');
+    assert.ok(run.stderr.includes(`report: ${waited}`), run.stderr);
+    assert.match(await readFile(waited, 'utf8'), /<svg /);
+
+    const missing = await cli('report', 'nosuch');
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no run "nosuch", and model "nosuch" does not exist/);
   });
 });

@@ -6,6 +6,7 @@ import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
 import { initBackend } from '../../shared/ml/backend.js';
+import { startHeartbeat } from '../../shared/pipeline/heartbeat.js';
 import { createLogger } from '../../shared/pipeline/log.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
 import { alertPublisherFor } from '../../shared/pipeline/alert-publisher.js';
@@ -45,8 +46,10 @@ async function run(): Promise<void> {
     makeWorker('recommend', createRecommendProcessor({ models, recommendations: new RecommendationStore(redis, keys) }), redis, keys, options),
     ...(secret !== undefined ? [makeWorker('webhook', createWebhookProcessor({ secret, timeoutMs }), redis, keys, options)] : []),
   ];
+  const heartbeat = startHeartbeat(redis, keys, { service: 'downstream', log });
   onShutdown(async () => {
     await Promise.all(workers.map((w) => w.close()));
+    await heartbeat.stop();
     await closeAlerts();
     cache.clear();
     await closeRedis(redis);

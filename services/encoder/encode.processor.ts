@@ -7,12 +7,15 @@ import { resolveTarget } from '../../shared/pipeline/target.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
 import type { EmbeddingStore } from '../../shared/store/embeddings.js';
 import type { ModelRegistry } from '../../shared/store/models.js';
+import type { TelemetryStore } from '../../shared/store/telemetry.js';
 
 export interface EncodeDeps {
   datasets: Pick<DatasetStore, 'meta' | 'chunks'>;
   models: Pick<ModelRegistry, 'resolve'>;
   embeddings: Pick<EmbeddingStore, 'begin' | 'writeBatch' | 'complete'>;
   cache: ModelCache;
+  /** Counts the records scored, per batch, under the dataset's name. Default: not counted. */
+  telemetry?: Pick<TelemetryStore, 'recordsScored'>;
 }
 
 /** Progress an encode job reports after every batch. */
@@ -39,7 +42,10 @@ export function createEncodeProcessor(deps: EncodeDeps): (job: PipelineJob<'enco
           await deps.embeddings.writeBatch(target, batch.ids, codes!, errors);
           for (const e of errors) errorSum += e;
           records += batch.rows;
-          await job.updateProgress({ records, total: meta.rows } satisfies EncodeProgress);
+          await Promise.all([
+            job.updateProgress({ records, total: meta.rows } satisfies EncodeProgress),
+            deps.telemetry?.recordsScored(p.dataset, batch.rows),
+          ]);
         }
       }
       const meanError = records > 0 ? errorSum / records : NaN;

@@ -3,6 +3,7 @@ import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
 import { initBackend } from '../../shared/ml/backend.js';
+import { startHeartbeat } from '../../shared/pipeline/heartbeat.js';
 import { createLogger } from '../../shared/pipeline/log.js';
 import { makeFlowProducer } from '../../shared/pipeline/flow.js';
 import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
@@ -28,8 +29,10 @@ async function run(): Promise<void> {
   const trainQueue = makeQueue('train', redis, keys);
   const flows = makeFlowProducer(redis, keys);
   const scheduler = makeWorker('schedule', createScheduleProcessor({ train: trainQueue, flows, models, keys, log }), redis, keys, { concurrency: 1, log, ...timing });
+  const heartbeat = startHeartbeat(redis, keys, { service: 'trainer', log });
   onShutdown(async () => {
     await Promise.all([worker.close(), scheduler.close()]);
+    await heartbeat.stop();
     await Promise.all([trainQueue.close(), flows.close()]);
     await closeRedis(redis);
   }, { log });

@@ -7,7 +7,8 @@
  * *model* is a named series of versions of trained artifacts with aliases such as `production`; *embeddings* are the
  * codes and reconstruction errors of one dataset under one model version; a *ratings dataset* is a named list of
  * (user, item, rating) triples for the AutoRec recommender; *recommendations* are each user's top items under one
- * AutoRec model version.
+ * AutoRec model version; *telemetry* is what the dashboard's `/metrics` reads: counters the workers add to (records
+ * scored, alerts appended, stage durations) and the workers' heartbeats.
  */
 
 export interface Keyspace {
@@ -94,6 +95,25 @@ export interface Keyspace {
   modelEvents(): string;
   /** Set of record ids already alerted in one scope (e.g. model@version on a dataset); same cluster slot as `alerts()`. */
   alertsSent(scope: string): string;
+  telemetry: {
+    /** Hash: source (a dataset name, or a stream source's name) → records scored, all time (one HINCRBY per batch). */
+    records(): string;
+    /**
+     * Hash: JSON `[source, severity, kind]` → alerts appended to `alerts()`, all time; same cluster slot as `alerts()`, so
+     * the append script counts each alert with its XADD (duplicates and cooled-down alerts are not counted).
+     */
+    alerts(): string;
+    /**
+     * Hash: durations of completed jobs per queue, all time: `<queue>:le:<bound>` → jobs that took at most `<bound>`
+     * seconds and more than the next smaller bound (not cumulative; `+Inf` above the largest), `<queue>:sum` (seconds),
+     * `<queue>:count`.
+     */
+    durations(): string;
+    /** Hash: worker instance (`<service>@<host>:<pid>`) → its last heartbeat (JSON). */
+    workers(): string;
+    /** Sorted set: worker instance scored by the Redis server's time (ms) of its last heartbeat; same slot as `workers()`. */
+    workersSeen(): string;
+  };
 }
 
 export function keyspace(prefix = 'lf'): Keyspace {
@@ -151,6 +171,13 @@ export function keyspace(prefix = 'lf'): Keyspace {
     },
     sources: () => `${prefix}:sources`,
     modelEvents: () => `${prefix}:models:events`,
+    telemetry: {
+      records: () => `${prefix}:metrics:records`,
+      alerts: () => `{${prefix}:alerts}:metrics`,
+      durations: () => `${prefix}:metrics:durations`,
+      workers: () => `{${prefix}:workers}:info`,
+      workersSeen: () => `{${prefix}:workers}:seen`,
+    },
   };
 }
 

@@ -46,7 +46,7 @@ export interface PublishOptions {
 }
 
 export interface PublishResult {
-  /** Alerts appended to the stream (and published, and queued for the webhook). */
+  /** Alerts appended to the stream (and published, counted in `keys.telemetry.alerts()`, and queued for the webhook). */
   published: number;
   /** Alerts suppressed by the cool-down. */
   suppressed: number;

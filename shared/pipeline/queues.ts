@@ -2,13 +2,23 @@
  * Typed BullMQ queues and workers built from the contracts' queue map, with the pipeline's job defaults and retry
  * semantics: an error whose `retryable` is false (InputError, ConfigError) fails the job at once as BullMQ's
  * UnrecoverableError with the same message; any other error is retried with exponential backoff.
+ *
+ * Every worker keeps BullMQ's job metrics (`Queue.getMetrics('completed' | 'failed')`: all-time counts of finished
+ * jobs, a final failure counting once however many attempts it took, plus per-minute points for {@link METRICS_DATA_POINTS})
+ * and, given an ioredis connection, adds each completed job's duration (finishedOn − processedOn of its last attempt)
+ * to the stage-duration histogram of store/telemetry.ts.
  */
 import { hostname } from 'node:os';
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
+import { MetricsTime, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
+import { Cluster, Redis } from 'ioredis';
 import { LatentflowError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
 import type { JobResult, PayloadInput, QueueName } from '../contracts/queues.js';
+import { TelemetryStore } from '../store/telemetry.js';
 import { silentLogger, type Logger } from './log.js';
+
+/** Per-minute data points of BullMQ's job metrics kept per queue and state: one week. */
+export const METRICS_DATA_POINTS = MetricsTime.ONE_WEEK;
 
 /** Options every pipeline job gets unless it says otherwise. */
 export const DEFAULT_JOB_OPTIONS = {
@@ -88,8 +98,16 @@ export function makeWorker<Q extends QueueName>(
       concurrency: options.concurrency,
       lockDuration: options.lockDuration ?? 60_000,
       stalledInterval: options.stalledInterval ?? (options.lockDuration ?? 60_000) / 2,
+      metrics: { maxDataPoints: METRICS_DATA_POINTS },
     },
   );
+  if (connection instanceof Redis || connection instanceof Cluster) {
+    const telemetry = new TelemetryStore(connection, keys);
+    worker.on('completed', (job) => {
+      const seconds = ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;
+      telemetry.stageCompleted(q, seconds).catch((error: unknown) => log.warn(`${q}: job duration not recorded: ${error instanceof Error ? error.message : String(error)}`));
+    });
+  }
   worker.on('failed', (job, error) => {
     if (!job) return log.error(`${q}: a job failed: ${error.message}`);
     const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);

@@ -5,9 +5,13 @@
  * Every appended alert is also PUBLISHed on `keys.alertsChannel()` (e.g. `SUBSCRIBE lf:alerts:live`) as one JSON
  * object: `{"id": <stream entry id>, source, record, score, threshold, severity, model, version, features, at, kind}`
  * (fire-and-forget: a listener that was not subscribed misses it; the stream keeps it).
+ *
+ * Every appended alert is counted per source, severity and kind in `keys.telemetry.alerts()` (store/telemetry.ts), in
+ * the same script as its XADD.
  */
 import type { Keyspace } from '../contracts/keys.js';
 import { closeRedis, duplicateRedis, type RedisClient } from './redis.js';
+import { alertCounterField } from './telemetry.js';
 import { execOrThrow, streamEntries } from './util.js';
 
 /** One anomalous record. */
@@ -50,23 +54,25 @@ export function severityOf(score: number, threshold: number): Alert['severity'] 
 }
 
 /**
- * One alert, atomically: with `once` (ARGV[6] = 1, KEYS[2] the scope's set) a record already in the set is a
+ * One alert, atomically: with `once` (ARGV[6] = 1, KEYS[3] the scope's set) a record already in the set is a
  * duplicate (returns 0); with a cool-down (ARGV[7] = 1, the last KEYS entry) an entity already cooling down is
  * suppressed and counted (INCR keeps the TTL; returns -1); otherwise the alert is XADDed, PUBLISHed as JSON with its
- * entry id, and the entry id is returned. ARGV: record, cool-down ms, channel, alert JSON, MAXLEN, once?, cool-down?,
- * then the stream fields. Every key shares the `{prefix:alerts}` slot (see keys.ts).
+ * entry id, counted in the telemetry hash (KEYS[2], field ARGV[8]), and the entry id is returned. ARGV: record,
+ * cool-down ms, channel, alert JSON, MAXLEN, once?, cool-down?, counter field, then the stream fields. Every key
+ * shares the `{prefix:alerts}` slot (see keys.ts).
  */
-const APPEND = `local k = 2
+const APPEND = `local k = 3
 if ARGV[6] == '1' then
-  if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
-  k = 3
+  if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
+  k = 4
 end
 if ARGV[7] == '1' and not redis.call('SET', KEYS[k], '0', 'NX', 'PX', ARGV[2]) then
   redis.call('INCR', KEYS[k])
   return -1
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', unpack(ARGV, 8))
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', unpack(ARGV, 9))
 redis.call('PUBLISH', ARGV[3], '{"id":' .. cjson.encode(id) .. ',' .. string.sub(ARGV[4], 2))
+redis.call('HINCRBY', KEYS[2], ARGV[8], 1)
 return id`;
 
 /** What became of one alert given to {@link AlertStore.append}. */
@@ -119,13 +125,13 @@ export class AlertStore {
     const cooldown = options.cooldown !== undefined && options.cooldown.ms > 0 ? options.cooldown : undefined;
     const p = this.redis.pipeline();
     for (const alert of alerts) {
-      const keys = [this.keys.alerts()];
+      const keys = [this.keys.alerts(), this.keys.telemetry.alerts()];
       if (options.once !== undefined) keys.push(this.keys.alertsSent(options.once));
       if (cooldown) keys.push(cooldown.key(alert));
       p.eval(
         APPEND, keys.length, ...keys,
         alert.record, String(cooldown ? Math.ceil(cooldown.ms) : 0), this.keys.alertsChannel(), alertJson(alert), String(this.maxLen),
-        options.once !== undefined ? '1' : '0', cooldown ? '1' : '0', ...toFields(alert),
+        options.once !== undefined ? '1' : '0', cooldown ? '1' : '0', alertCounterField(alert), ...toFields(alert),
       );
     }
     return (await execOrThrow(p)).map((reply): AppendOutcome => {

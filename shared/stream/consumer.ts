@@ -6,7 +6,8 @@
  * Effects are idempotent, so an entry delivered twice (after a crash, or taken over by XAUTOCLAIM) changes nothing:
  * codes and errors are keyed by record id; alerts are published once per record and scope
  * `<model>@<version>:stream.<source>`. An entry is acknowledged only after its results are written. A batch is
- * scored entirely with the version resolved when it starts.
+ * scored entirely with the version resolved when it starts. The records scored are counted per source with the
+ * acknowledgement (store/telemetry.ts; an entry delivered twice is counted twice).
  *
  * Known limits: a malformed entry whose consumer dies between the dead-letter XADD and the XACK is dead-lettered
  * twice (its `entry` field, the original id, tells them apart); a record taken over after such a crash across a
@@ -22,6 +23,7 @@ import { severityOf, type Alert } from '../store/alerts.js';
 import type { EmbeddingStore, EmbeddingTarget } from '../store/embeddings.js';
 import { duplicateRedis, isCluster, type RedisClient } from '../store/redis.js';
 import { STREAM_GROUP, type SourceConfig } from '../store/sources.js';
+import { TelemetryStore } from '../store/telemetry.js';
 import { execOrThrow, streamEntries, type StreamEntry } from '../store/util.js';
 import { parseEntry, type StreamRecord } from './entries.js';
 import type { StreamOptions } from '../config.js';
@@ -74,8 +76,11 @@ export class SourceConsumer {
   private readonly begun = new Set<string>();
   private lastVersion: number | undefined;
   private wake: (() => void) | undefined;
+  private readonly telemetry: TelemetryStore;
 
-  constructor(readonly source: string, public config: SourceConfig, private readonly deps: ConsumerDeps) {}
+  constructor(readonly source: string, public config: SourceConfig, private readonly deps: ConsumerDeps) {
+    this.telemetry = new TelemetryStore(deps.redis, deps.keys);
+  }
 
   private get key(): string {
     return this.deps.keys.stream.input(this.source);
@@ -207,7 +212,7 @@ export class SourceConsumer {
       if (alerts.length > 0) await this.deps.publish(alerts, `${target.model}@${target.version}:${target.dataset}`);
     }
     await this.observeDrift(model, target, errors);
-    await this.ack(good.map((g) => g.entry));
+    await Promise.all([this.ack(good.map((g) => g.entry)), this.telemetry.recordsScored(this.source, good.length)]);
     return { scored: good.length, dead: bad.length, alerts: alerts.length, version: target.version };
   }
 

@@ -27,8 +27,9 @@ export default tseslint.config(
   { files: ['shared/**/*.ts'], rules: restrict([...services, '**/cli/**']) },
   { files: ['shared/ml/**/*.ts', 'shared/analytics/**/*.ts', 'shared/data/**/*.ts'], rules: restrict([...services, '**/cli/**', ...io]) },
   { files: ['shared/analytics/**/*.ts'], rules: restrict([...services, '**/cli/**', ...io, '@tensorflow/*', '**/ml/**']) },
-  { files: ['services/trainer/**/*.ts'], rules: restrict(['**/services/encoder/**', '**/services/downstream/**', '**/cli/**']) },
-  { files: ['services/encoder/**/*.ts'], rules: restrict(['**/services/trainer/**', '**/services/downstream/**', '**/cli/**']) },
-  { files: ['services/downstream/**/*.ts'], rules: restrict(['**/services/trainer/**', '**/services/encoder/**', '**/cli/**']) },
+  { files: ['services/trainer/**/*.ts'], rules: restrict(['**/services/encoder/**', '**/services/downstream/**', '**/services/dashboard/**', '**/cli/**']) },
+  { files: ['services/encoder/**/*.ts'], rules: restrict(['**/services/trainer/**', '**/services/downstream/**', '**/services/dashboard/**', '**/cli/**']) },
+  { files: ['services/downstream/**/*.ts'], rules: restrict(['**/services/trainer/**', '**/services/encoder/**', '**/services/dashboard/**', '**/cli/**']) },
+  { files: ['services/dashboard/**/*.ts'], rules: restrict(['**/services/trainer/**', '**/services/encoder/**', '**/services/downstream/**', '**/cli/**']) },
   { files: ['cli/**/*.ts'], rules: restrict(services) },
 );

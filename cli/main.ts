@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { LatentflowError } from '../shared/contracts/errors.js';
 import { alertsCommand } from './commands/alerts.js';
 import { autorecCommand } from './commands/autorec.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { datasetCommand } from './commands/dataset.js';
 import { demoCommand } from './commands/demo.js';
 import { embeddingsCommand } from './commands/embeddings.js';
@@ -48,6 +49,7 @@ const program: Command = new Command('latentflow')
   .addCommand(embeddingsCommand())
   .addCommand(alertsCommand())
   .addCommand(upCommand())
+  .addCommand(dashboardCommand())
   .addCommand(demoCommand())
   .addHelpText('after', (): string => [
     '',

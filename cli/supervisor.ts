@@ -1,5 +1,5 @@
 /**
- * The three services as child processes of one command (`up`, `demo`): started from their entry points, restarted
+ * The services as child processes of one command (`up`, `demo`, `dashboard`): started from their entry points, restarted
  * with a growing delay when one exits unexpectedly, stopped with SIGTERM (then SIGKILL after a grace period).
  *
  * Entry points: `<dist>/services/<s>/main.js` when the CLI runs compiled and they exist next to it, else
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import { ConfigError } from '../shared/contracts/errors.js';
 
-export const SERVICES = ['trainer', 'encoder', 'downstream'] as const;
+export const SERVICES = ['trainer', 'encoder', 'downstream', 'dashboard'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 export type Scale = Record<ServiceName, number>;
 
@@ -24,14 +24,18 @@ const base = path.dirname(here);
 /** The project root (with package.json, data/, services/*.ts). */
 export const projectRoot: string = existsSync(path.join(base, 'package.json')) ? base : path.dirname(base);
 
-/** `encoder=2,downstream=1` → the process count of each service (1 for those not named; 0 runs none). */
-export function parseScale(text: string, previous: Scale = { trainer: 1, encoder: 1, downstream: 1 }): Scale {
+/** The pipeline's three workers, one process each, and no dashboard. */
+export const DEFAULT_SCALE: Scale = { trainer: 1, encoder: 1, downstream: 1, dashboard: 0 };
+
+/** `encoder=2,downstream=1` → the process count of each service (`previous` for those not named; 0 runs none; at most one dashboard, which owns its port). */
+export function parseScale(text: string, previous: Scale = DEFAULT_SCALE): Scale {
   const scale = { ...previous };
   for (const part of text.split(',').filter((p) => p.trim() !== '')) {
     const [name, count] = part.split('=').map((s) => s.trim());
     const n = Number(count);
     if (!(SERVICES as readonly string[]).includes(name)) throw new InvalidArgumentError(`unknown service ${JSON.stringify(name)} (${SERVICES.join(', ')})`);
-    if (!Number.isInteger(n) || n < 0 || n > 64) throw new InvalidArgumentError(`${name}: process count must be an integer in [0, 64], got ${JSON.stringify(count)}`);
+    const max = name === 'dashboard' ? 1 : 64;
+    if (!Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`${name}: process count must be an integer in [0, ${max}], got ${JSON.stringify(count)}`);
     scale[name as ServiceName] = n;
   }
   return scale;

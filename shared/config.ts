@@ -26,6 +26,9 @@
  * | LATENTFLOW_STREAM_CLAIM_MS | 30000 | entries delivered but unacknowledged this long (their consumer died) are taken over with XAUTOCLAIM; keep it well above one batch's time |
  * | LATENTFLOW_STREAM_REFRESH_MS | 5000 | how often the sources hash and each `production` alias are re-read (promotions also arrive at once as events) |
  * | LATENTFLOW_DRIFT_FACTOR | 2 | a source drifts when its rolling mean error exceeds factor × the model's baseline error (recovers below (1 + factor) / 2 × baseline) |
+ * | LATENTFLOW_DASHBOARD_HOST | 127.0.0.1 | address the dashboard listens on; anything but a loopback address needs LATENTFLOW_DASHBOARD_TOKEN |
+ * | LATENTFLOW_DASHBOARD_PORT | 8080 | the dashboard's port (0: any free port) |
+ * | LATENTFLOW_DASHBOARD_TOKEN | (unset) | bearer token of the dashboard (at least 16 characters): every page, `/metrics` and the queue view ask for it; state-changing actions need it as well as their form's check |
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -58,10 +61,13 @@ const EnvSchema = z.object({
   LATENTFLOW_STREAM_BLOCK_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
   LATENTFLOW_STREAM_CLAIM_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
   LATENTFLOW_STREAM_REFRESH_MS: z.coerce.number().int().min(50).max(3_600_000).default(5000),
+  LATENTFLOW_DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
+  LATENTFLOW_DASHBOARD_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  LATENTFLOW_DASHBOARD_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
 });
 
 /** Variables whose values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['REDIS_URL', 'LATENTFLOW_WEBHOOK_URL', 'LATENTFLOW_WEBHOOK_SECRET']);
+const SECRET_VARIABLES = new Set(['REDIS_URL', 'LATENTFLOW_WEBHOOK_URL', 'LATENTFLOW_WEBHOOK_SECRET', 'LATENTFLOW_DASHBOARD_TOKEN']);
 
 type Env = z.output<typeof EnvSchema>;
 
@@ -89,6 +95,8 @@ export interface Config {
   drift: { window: number; factor: number };
   /** Source stream consumers (encoder). */
   stream: StreamOptions;
+  /** The dashboard service; see {@link checkDashboardAccess}. */
+  dashboard: { host: string; port: number; token: string | undefined };
 }
 
 export interface StreamOptions {
@@ -135,5 +143,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       count: e.LATENTFLOW_STREAM_COUNT, blockMs: e.LATENTFLOW_STREAM_BLOCK_MS,
       claimMs: e.LATENTFLOW_STREAM_CLAIM_MS, refreshMs: e.LATENTFLOW_STREAM_REFRESH_MS,
     },
+    dashboard: { host: e.LATENTFLOW_DASHBOARD_HOST, port: e.LATENTFLOW_DASHBOARD_PORT, token: e.LATENTFLOW_DASHBOARD_TOKEN },
   };
+}
+
+/**
+ * Throws a ConfigError when the dashboard would listen on an address other hosts can reach without a token. Checked
+ * where a dashboard starts (not in loadConfig: the workers share the environment and never listen).
+ */
+export function checkDashboardAccess(dashboard: Config['dashboard']): void {
+  if (!isLoopback(dashboard.host) && dashboard.token === undefined) {
+    throw new ConfigError(`LATENTFLOW_DASHBOARD_TOKEN is required when the dashboard listens on ${dashboard.host} (anything but localhost): set a token of at least 16 characters`);
+  }
+}
+
+/** `localhost`, 127.0.0.0/8 and ::1: addresses no other host can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }

@@ -18,7 +18,7 @@ import { connect, disconnect, redactUrl, redisForSupervisor, type Connection } f
 import { saveDataset } from '../dataset-import.js';
 import { formatNumber, formatRows } from '../output.js';
 import { defaultDisplay, formatSummary, submit, waitForSummary } from '../run.js';
-import { projectRoot, Supervisor } from '../supervisor.js';
+import { DEFAULT_SCALE, projectRoot, Supervisor } from '../supervisor.js';
 import { readTable } from '../../shared/data/read-table.js';
 
 const NAME = 'digits-demo';
@@ -75,7 +75,7 @@ export function demoCommand(): Command {
       const redis = await redisForSupervisor(config);
       say(redis.private ? `▸ started a private redis-server at ${redis.url} (REDIS_URL is unset; it stops at the end)` : `▸ using REDIS_URL ${redactUrl(redis.url)} (key prefix ${config.prefix})`);
       const supervisor = new Supervisor({
-        scale: { trainer: 1, encoder: 1, downstream: 1 },
+        scale: DEFAULT_SCALE,
         env: { ...process.env, REDIS_URL: redis.url },
         output: logStream,
         log: (m) => logStream.write(`[demo] ${m}\n`),

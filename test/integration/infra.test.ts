@@ -13,7 +13,7 @@ import { Ajv } from 'ajv';
 import * as dclint from 'dclint';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig } from '../../shared/config.js';
+import { checkDashboardAccess, loadConfig } from '../../shared/config.js';
 import { projectPath } from '../helpers/cli.js';
 
 const run = promisify(execFile);
@@ -22,7 +22,7 @@ const read = (relative: string) => readFileSync(projectPath(relative), 'utf8');
 const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string>; optionalDependencies: Record<string, string> };
 
 /** Variables docker-compose.yml reads that latentflow itself does not. */
-const COMPOSE_ONLY = ['REDIS_PASSWORD', 'ENCODER_REPLICAS', 'LATENTFLOW_IMAGE_TAG'];
+const COMPOSE_ONLY = ['REDIS_PASSWORD', 'ENCODER_REPLICAS', 'LATENTFLOW_IMAGE_TAG', 'DASHBOARD_PORT'];
 const WORKERS = ['trainer', 'encoder', 'downstream'] as const;
 
 type Json = Record<string, unknown>;
@@ -38,6 +38,7 @@ interface Service {
   stop_grace_period?: string;
   deploy?: { replicas?: unknown };
   profiles?: string[];
+  ports?: string[];
   healthcheck?: { test: string[] };
 }
 interface Compose {
@@ -179,6 +180,21 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  test('dashboard: opt-in profile, the workers\' image and settings, every interface in its container (so a token is required), published on the host\'s loopback only', () => {
+    const d = compose.services.dashboard;
+    assert.deepEqual(d.profiles, ['dashboard']);
+    assert.equal(d.image, compose.services.encoder.image);
+    const environment = interpolateAll(d.environment ?? {}, env) as Record<string, string>;
+    const workers = interpolateAll(compose.services.encoder.environment ?? {}, env) as Record<string, string>;
+    assert.deepEqual({ ...environment, LATENTFLOW_DASHBOARD_HOST: '127.0.0.1', LATENTFLOW_DASHBOARD_PORT: '8080' }, workers);
+    assert.equal(environment.LATENTFLOW_DASHBOARD_HOST, '0.0.0.0');
+    const config = loadConfig({ ...environment, REDIS_URL: 'redis://redis:6379' });
+    assert.throws(() => checkDashboardAccess(config.dashboard), /LATENTFLOW_DASHBOARD_TOKEN is required/);
+    assert.doesNotThrow(() => checkDashboardAccess(loadConfig({ ...environment, LATENTFLOW_DASHBOARD_TOKEN: 'x'.repeat(16) }).dashboard));
+    assert.deepEqual(interpolateAll(d.ports ?? [], env), ['127.0.0.1:8080:8080']);
+    assert.match((d.healthcheck?.test ?? []).join(' '), /127\.0\.0\.1:8080\/readyz/);
+  });
+
   test('REDIS_URL is built from REDIS_PASSWORD (required), unless REDIS_URL is given', () => {
     const url = compose.services.encoder.environment?.REDIS_URL ?? '';
     assert.equal(interpolate(url, env), 'redis://:secret-pw@redis:6379');
@@ -211,6 +227,8 @@ describe('docker-compose.yml', () => {
         // The image's WORKDIR is /app and its dist/ is the build stage's outDir: dist/x ↔ <out>/x.
         assert.ok(existsSync(path.join(out, command[1].replace(/^dist\//, ''))), `${command[1]} is not in the build output`);
       }
+      assert.deepEqual(compose.services.dashboard.command, ['node', 'dist/services/dashboard/main.js']);
+      assert.ok(existsSync(path.join(out, 'services/dashboard/main.js')));
       const cli = compose.services.cli;
       assert.deepEqual(cli.entrypoint, ['node', 'dist/cli/main.js']);
       assert.ok(existsSync(path.join(out, 'cli/main.js')));

@@ -2,29 +2,14 @@
 // processor factories, and the failures a user meets (a malformed payload, a missing model version, a missing dataset).
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
-import type { Redis } from 'ioredis';
-import { keyspace, type Keyspace } from '../../shared/contracts/keys.js';
-import { RESULTS, RUN_STAGES, type QueueName } from '../../shared/contracts/queues.js';
+import { RESULTS, RUN_STAGES } from '../../shared/contracts/queues.js';
 import { readTable } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { makeFlowProducer, submitRun } from '../../shared/pipeline/flow.js';
-import { ModelCache } from '../../shared/pipeline/model-cache.js';
-import { makeQueue, makeWorker, type PipelineQueue } from '../../shared/pipeline/queues.js';
-import { AlertStore } from '../../shared/store/alerts.js';
-import { DatasetStore } from '../../shared/store/datasets.js';
-import { RatingsStore } from '../../shared/store/ratings.js';
-import { EmbeddingStore } from '../../shared/store/embeddings.js';
-import { ModelRegistry } from '../../shared/store/models.js';
-import { closeRedis } from '../../shared/store/redis.js';
-import { createClassifyProcessor } from '../../services/downstream/classify.processor.js';
-import { createClusterProcessor } from '../../services/downstream/cluster.processor.js';
-import { createDetectProcessor } from '../../services/downstream/detect.processor.js';
-import { createRunProcessor } from '../../services/downstream/run.processor.js';
-import { createEncodeProcessor } from '../../services/encoder/encode.processor.js';
-import { createTrainProcessor } from '../../services/trainer/train.processor.js';
 import { projectPath } from '../helpers/cli.js';
-import { trackedRedis, useRedis } from '../helpers/redis.js';
+import { startPipeline as startPipelineOf } from '../helpers/pipeline.js';
+import { useRedis } from '../helpers/redis.js';
 import { settled } from '../helpers/jobs.js';
 
 const fixture = useRedis();
@@ -41,49 +26,7 @@ before(async () => {
   wine = await readTable(projectPath('data/wine.csv'), { idColumn: 'id', labelColumn: 'label' });
 });
 
-interface Pipeline {
-  keys: Keyspace;
-  connection: Redis;
-  datasets: DatasetStore;
-  models: ModelRegistry;
-  embeddings: EmbeddingStore;
-  alerts: AlertStore;
-  queue<Q extends QueueName>(q: Q): PipelineQueue<Q>;
-}
-
-/** Every worker of the three services in this process, on this test's prefix; closed when the test ends. */
-function startPipeline(t: TestContext): Pipeline {
-  const keys = keyspace(fixture.prefix());
-  const connection = trackedRedis(fixture.url(), { bullmq: true, name: 'pipeline' });
-  const datasets = new DatasetStore(connection, keys);
-  const models = new ModelRegistry(connection, keys);
-  const embeddings = new EmbeddingStore(connection, keys);
-  const alerts = new AlertStore(connection, keys);
-  const cache = new ModelCache(models);
-  const options = { concurrency: 2 };
-  const workers = [
-    makeWorker('train', createTrainProcessor({ datasets, ratings: new RatingsStore(connection, keys), models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
-    makeWorker('encode', createEncodeProcessor({ datasets, models, embeddings, cache }), connection, keys, options),
-    makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), connection, keys, options),
-    makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), connection, keys, options),
-    makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts, cache }), connection, keys, options),
-    makeWorker('run', createRunProcessor({ embeddings }), connection, keys, options),
-  ];
-  const queues = new Map<QueueName, PipelineQueue<QueueName>>();
-  t.after(async () => {
-    await Promise.all(workers.map((w) => w.close()));
-    await Promise.all([...queues.values()].map((q) => q.close()));
-    cache.clear();
-    await closeRedis(connection);
-  });
-  return {
-    keys, connection, datasets, models, embeddings, alerts,
-    queue<Q extends QueueName>(q: Q): PipelineQueue<Q> {
-      if (!queues.has(q)) queues.set(q, makeQueue(q, connection, keys) as unknown as PipelineQueue<QueueName>);
-      return queues.get(q) as unknown as PipelineQueue<Q>;
-    },
-  };
-}
+const startPipeline = (t: TestContext) => startPipelineOf(t, fixture);
 
 describe('a run through the queues', () => {
   test('digits: codes for every record, a cluster for every record, SVM ≥ 0.95, the corrupted rows alerted', async (t) => {

@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../shared/contracts/errors.js';
-import { ACTIVATIONS, LOSSES, LR_SCHEDULES, NOISE_KINDS, OPTIMIZERS, SCALERS, type ModelOptions } from '../shared/ml/model-config.js';
+import { ACTIVATIONS, LOSSES, LR_SCHEDULES, NOISE_KINDS, OPTIMIZERS, SCALERS, TRAINERS, type ModelOptions } from '../shared/ml/model-config.js';
 
 type Field = keyof ModelOptions;
 
@@ -31,6 +31,8 @@ function widths(text: string): number[] {
 }
 
 export const MODEL_FLAGS: readonly Flag[] = [
+  { flag: '--trainer <name>', field: 'trainer', choices: TRAINERS, help: 'backprop, or recirculation (Hinton & McClelland 1987: one sigmoid hidden layer, no back-propagation) (default backprop)' },
+  { flag: '--regression <lambda>', field: 'regression', parse: number, help: 'recirculation: regression λ in [0, 1) mixing old and new activations (default 0.75)' },
   { flag: '--encoder <widths>', field: 'encoder', parse: widths, help: 'encoder layer widths, the last being the code size (default: from the input width)' },
   { flag: '--code-size <q>', field: 'codeSize', parse: number, help: 'code size q, < the input width (default: last encoder width, else 0.4·width in [2, 32])' },
   { flag: '--decoder <widths>', field: 'decoder', parse: widths, help: 'decoder hidden widths (default: the encoder mirrored)' },
@@ -44,8 +46,8 @@ export const MODEL_FLAGS: readonly Flag[] = [
   { flag: '--noise <amount>', field: 'noise', parse: number, help: 'denoising corruption: gaussian σ or masking rate (default 0.2)' },
   { flag: '--noise-kind <kind>', field: 'noiseKind', choices: NOISE_KINDS, help: 'corruption kind (default gaussian)' },
   { flag: '--optimizer <name>', field: 'optimizer', choices: OPTIMIZERS, help: 'optimizer (default adam)' },
-  { flag: '--lr <rate>', field: 'learningRate', parse: number, help: 'initial learning rate (default 0.002)' },
-  { flag: '--lr-schedule <name>', field: 'lrSchedule', choices: LR_SCHEDULES, help: 'learning-rate schedule (default cosine)' },
+  { flag: '--lr <rate>', field: 'learningRate', parse: number, help: 'initial learning rate (default 0.002; recirculation: its step ε, default 2)' },
+  { flag: '--lr-schedule <name>', field: 'lrSchedule', choices: LR_SCHEDULES, help: 'learning-rate schedule (default cosine; recirculation constant)' },
   { flag: '--batch-size <n>', field: 'batchSize', parse: number, help: 'rows per step (default 64)' },
   { flag: '--epochs <n>', field: 'epochs', parse: number, help: 'maximum epochs (default 200)' },
   { flag: '--validation-split <fraction>', field: 'validationSplit', parse: number, help: 'share of training rows held out for validation (default 0.1)' },

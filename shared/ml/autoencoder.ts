@@ -15,7 +15,8 @@ import { nativeInference, type NativeForward, type NativeInference } from './nat
 import { applyScaler, fitScaler, invertScaler, type Scaler } from './scaler.js';
 import { estimateThreshold, type Threshold, type ThresholdMethod } from './threshold.js';
 import { gatherRows } from './random.js';
-import { trainStacks, type FitHooks, type TrainingHistory } from './train.js';
+import { trainRecirculation, type RecirculationOptions } from './recirculation.js';
+import { trainStacks, type FitHooks, type TrainingData, type TrainingHistory, type TrainingOutcome } from './train.js';
 
 const BATCH = 2048;
 const ARTIFACT_FORMAT = 1;
@@ -73,6 +74,12 @@ export class Autoencoder {
   get inputWidth(): number { return this.config.inputWidth; }
   get codeSize(): number { return this.config.codeSize; }
 
+  /** Copies of the encoder and decoder stacks (new variables the caller owns and disposes); this model is untouched. */
+  copyStacks(): { encoder: DenseLayer[]; decoder: DenseLayer[] } {
+    const copy = (stack: DenseLayer[]) => restoreStack(specsOf(stack), stackWeights(stack));
+    return { encoder: copy(this.encoder), decoder: copy(this.decoder) };
+  }
+
   /** Trains a new model on `data` (the scaler is fitted on it too). */
   static async fit(data: Matrix, options: ModelOptions = {}, fitOptions: FitOptions = {}): Promise<Autoencoder> {
     checkMatrix(data);
@@ -80,13 +87,13 @@ export class Autoencoder {
     const config = resolveModelConfig(options, data.width);
     const scaler = fitScaler(config.scale, data.values, data.rows, data.width);
     const scaled = applyScaler(scaler, data.values, data.width);
-    if (config.loss === 'bce') assertUnitRange(scaled, data);
-    const encoderSpecs = specsFor(config.inputWidth, config.encoder, config.activation, config.codeActivation);
-    const decoderSpecs = specsFor(config.codeSize, [...config.decoder, config.inputWidth], config.activation, config.outputActivation);
-    const encoder = buildStack(encoderSpecs, config.seed);
-    const decoder = buildStack(decoderSpecs, config.seed + 1);
+    if (config.loss === 'bce') assertUnitRange(scaled, data, 'loss "bce" needs inputs in [0, 1] after scaling; use --scale minmax or --loss mse');
+    if (config.trainer === 'recirculation') assertUnitRange(scaled, data, 'trainer "recirculation" needs inputs in [0, 1] after scaling (its units are sigmoid); use --scale minmax');
+    const training = { values: scaled, rows: data.rows, width: data.width };
+    const { encoder, decoder, history, validationIndex } = config.trainer === 'recirculation'
+      ? await trainRecirculation(training, recirculationOptions(config), fitOptions)
+      : await backpropagate(training, config, fitOptions);
     try {
-      const { history, validationIndex } = await trainStacks(encoder, decoder, { values: scaled, rows: data.rows, width: data.width }, config, fitOptions);
       const features = data.features ?? Array.from({ length: data.width }, (_, j) => `f${j + 1}`);
       const model = new Autoencoder(config, features, scaler, encoder, decoder, history, null, dataFingerprint(data), new Date().toISOString());
       const reference = validationIndex.length > 0
@@ -221,11 +228,30 @@ function specsFor(inputs: number, widths: number[], hidden: LayerSpec['activatio
   return widths.map((units, i) => ({ inputs: i === 0 ? inputs : widths[i - 1], units, activation: i === widths.length - 1 ? last : hidden }));
 }
 
-function assertUnitRange(scaled: Float32Array, data: Matrix): void {
+/** Builds the stacks `config` describes and trains them by back-propagation (./train.ts); frees them on failure. */
+async function backpropagate(data: TrainingData, config: ModelConfig, hooks: FitHooks): Promise<TrainingOutcome & { encoder: DenseLayer[]; decoder: DenseLayer[] }> {
+  const encoder = buildStack(specsFor(config.inputWidth, config.encoder, config.activation, config.codeActivation), config.seed);
+  const decoder = buildStack(specsFor(config.codeSize, [...config.decoder, config.inputWidth], config.activation, config.outputActivation), config.seed + 1);
+  try {
+    return { encoder, decoder, ...(await trainStacks(encoder, decoder, data, config, hooks)) };
+  } catch (error) {
+    disposeStack(encoder);
+    disposeStack(decoder);
+    throw error;
+  }
+}
+
+/** The model options recirculation reads (model-config.ts `trainer`): the code is its hidden layer. */
+function recirculationOptions(config: ModelConfig): RecirculationOptions {
+  const { codeSize: hidden, regression: lambda, learningRate, lrSchedule, epochs, batchSize, validationSplit, seed } = config;
+  return { hidden, lambda, learningRate, lrSchedule, epochs, batchSize, validationSplit, seed };
+}
+
+function assertUnitRange(scaled: Float32Array, data: Matrix, problem: string): void {
   const k = scaled.findIndex((v) => v < 0 || v > 1);
   if (k >= 0) {
     const row = Math.floor(k / data.width);
-    throw new InputError('loss "bce" needs inputs in [0, 1] after scaling; use --scale minmax or --loss mse', {
+    throw new InputError(problem, {
       source: data.source, row, column: data.features?.[k % data.width] ?? (k % data.width) + 1, value: data.values[k],
     });
   }

@@ -1,13 +1,22 @@
 /** `latentflow evaluate <file> --label COL`: the whole recipe on a labelled file, as a table or JSON. */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { readTable } from '../../shared/data/read-table.js';
-import { evaluate, type EvaluationReport } from '../../shared/evaluation/evaluate.js';
+import { CLASSIFIERS, evaluate, type ClassificationFigures, type ClassifierName, type EvaluationReport } from '../../shared/evaluation/evaluate.js';
 import { inFlagTerms, modelOptionsFrom, withModelFlags } from '../model-flags.js';
 import { formatTable } from '../output.js';
 import { epochBar } from '../progress.js';
 import { startRuntime } from '../runtime.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
-import { clusters, fraction } from '../arg-parsers.js';
+import { clusters, fraction, nonNegativeNumber } from '../arg-parsers.js';
+
+/** A share in (0, 1]. */
+function share(text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !(n > 0 && n <= 1)) throw new InvalidArgumentError(`must be a number in (0, 1], got ${JSON.stringify(text)}`);
+  return n;
+}
+
+const CLASSIFIER_LABELS: Record<ClassifierName, string> = { svm: 'SVM', frozen: 'frozen encoder', finetune: 'fine-tuned encoder', joint: 'joint' };
 
 function humanReport(r: EvaluationReport): string {
   const rows: [string, string | number][] = [
@@ -17,19 +26,25 @@ function humanReport(r: EvaluationReport): string {
     ['test MSE (autoencoder)', r.reconstruction.test_mse], ['test MSE (PCA, same q)', r.reconstruction.pca_test_mse],
     ['k-means k', r.clustering.k], ['k-means NMI', r.clustering.nmi], ['k-means ARI', r.clustering.ari],
     ['k-means accuracy', r.clustering.accuracy], ['silhouette', r.clustering.silhouette],
-    ['SVM accuracy', r.classification.accuracy], ['SVM macro-F1', r.classification.macro_f1],
   ];
+  for (const [name, f] of Object.entries(r.classification.classifiers) as [ClassifierName, ClassificationFigures][]) {
+    rows.push([`${CLASSIFIER_LABELS[name]} accuracy`, f.accuracy], [`${CLASSIFIER_LABELS[name]} macro-F1`, f.macro_f1]);
+  }
   if (r.anomaly) rows.push(['anomaly AUROC', r.anomaly.auroc], ['anomaly AUPRC', r.anomaly.auprc], ['anomaly threshold', r.anomaly.threshold]);
   return formatTable(rows);
 }
 
 export function evaluateCommand(): Command {
   const command = new Command('evaluate')
-    .description('split a labelled file, train, and report reconstruction vs PCA, k-means on codes, SVM on codes and (with --normal) anomaly detection')
+    .description('split a labelled file, train, and report reconstruction vs PCA, k-means on codes, classifiers (SVM on codes, or on the encoder) and (with --normal) anomaly detection')
     .argument('<file>', 'CSV, NDJSON or IDX file with a label column')
     .option('--normal <value>', 'label value of normal rows: also train on normal training rows only and report anomaly AUROC/AUPRC')
     .option('--k <n>', 'k-means clusters (default: number of labels)', clusters)
     .option('--test-fraction <f>', 'share of each class held out for testing', fraction, 0.3)
+    .addOption(new Option('--classifier <name>', 'svm: RBF SVM on the codes; frozen: softmax head on the encoder; finetune: then the encoder too; joint: head + decoder on cross-entropy + alpha × reconstruction; all: the four')
+      .choices([...CLASSIFIERS, 'all']).default('svm'))
+    .option('--alpha <a>', 'joint: weight of the reconstruction loss', nonNegativeNumber, 1)
+    .option('--label-fraction <f>', 'share of the training part\'s labels the classifiers may use (the rest are unlabelled rows, used by joint for reconstruction)', share, 1)
     .option('--json', 'print the report as JSON');
   withTableFlags(command);
   withModelFlags(command);
@@ -42,6 +57,7 @@ export function evaluateCommand(): Command {
     try {
       report = await evaluate(table, modelOptionsFrom(opts), {
         testFraction: opts.testFraction as number, k: opts.k as number | undefined, normal: opts.normal as string | undefined,
+        classifier: opts.classifier as ClassifierName | 'all', alpha: opts.alpha as number, labelFraction: opts.labelFraction as number,
         onEpoch: (_stage, p) => bar?.update(p),
       }, backend.name);
     } catch (error) {

@@ -58,9 +58,16 @@ export const PAYLOADS = {
   encode: z.object({ ...target, /** Rows per batch written. Default 1024. */ batchSize: z.number().int().min(1).max(65536).default(1024) }).strict(),
   /** K-means on the stored codes; k defaults to the number of labels (else chosen by silhouette). */
   cluster: z.object({ ...target, k: z.number().int().min(2).optional(), seed: z.number().int().nonnegative().default(0) }).strict(),
-  /** SVM on labelled codes: accuracy on a held-out part, predictions for every record. */
+  /**
+   * A classifier on labelled codes: accuracy on a held-out part, predictions for every record. `svm`: an RBF SVM on the
+   * stored codes; `frozen`: a softmax head on the model's encoder, head trained only; `finetune`: then the encoder too,
+   * at a smaller learning rate; `joint`: head and decoder trained together on cross-entropy + alpha × reconstruction.
+   */
   classify: z.object({
     ...target, testFraction: z.number().gt(0).lt(1).default(0.3), seed: z.number().int().nonnegative().default(0),
+    classifier: z.enum(['svm', 'frozen', 'finetune', 'joint']).default('svm'),
+    /** `joint` only: weight of the reconstruction loss. */
+    alpha: z.number().nonnegative().default(1),
     /** The SVM trains on about this many of the training part's rows at most (a stratified sample): its cost grows with the square of the rows. */
     maxTrain: z.number().int().min(2).default(10_000),
   }).strict(),
@@ -103,7 +110,10 @@ export const RESULTS = {
   }),
   encode: z.object({ ...stage, records: z.number().int(), meanError: z.number() }),
   cluster: z.object({ ...stage, k: z.number().int(), inertia: z.number(), silhouette: z.number(), nmi: z.number().optional(), ari: z.number().optional() }),
-  classify: z.object({ ...stage, accuracy: z.number(), macroF1: z.number(), trained: z.number().int(), tested: z.number().int(), predicted: z.number().int() }),
+  classify: z.object({
+    ...stage, accuracy: z.number(), macroF1: z.number(), trained: z.number().int(), tested: z.number().int(), predicted: z.number().int(),
+    classifier: z.enum(['svm', 'frozen', 'finetune', 'joint']).optional(),
+  }),
   detect: z.object({ ...stage, threshold: z.number(), alerts: z.number().int() }),
   /** The run summary; a section is absent when its stage was not part of the run. */
   run: z.object({

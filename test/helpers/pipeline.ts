@@ -35,7 +35,7 @@ export interface Pipeline {
  * Starts the train, encode, cluster, classify, detect and run workers (wasm backend) on `keys` (default: the test's
  * prefix); they close when `t` ends.
  */
-export function startPipeline(t: TestContext, fixture: RedisFixture, keys: Keyspace = keyspace(fixture.prefix())): Pipeline {
+export function startPipeline(t: Pick<TestContext, 'after'>, fixture: Pick<RedisFixture, 'url' | 'prefix'>, keys: Keyspace = keyspace(fixture.prefix())): Pipeline {
   const connection = trackedRedis(fixture.url(), { bullmq: true, name: 'pipeline' });
   const datasets = new DatasetStore(connection, keys);
   const models = new ModelRegistry(connection, keys);

@@ -26,6 +26,7 @@ function humanReport(r: EvaluationReport): string {
     ['test MSE (autoencoder)', r.reconstruction.test_mse], ['test MSE (PCA, same q)', r.reconstruction.pca_test_mse],
     ['k-means k', r.clustering.k], ['k-means NMI', r.clustering.nmi], ['k-means ARI', r.clustering.ari],
     ['k-means accuracy', r.clustering.accuracy], ['silhouette', r.clustering.silhouette],
+    ...Object.entries(r.clustering.variants ?? {}).map(([name, v]): [string, string] => [`${name} ACC / NMI / ARI`, `${v.accuracy.toFixed(4)} / ${v.nmi.toFixed(4)} / ${v.ari.toFixed(4)} (${v.seconds.toFixed(1)} s)`]),
   ];
   for (const [name, f] of Object.entries(r.classification.classifiers) as [ClassifierName, ClassificationFigures][]) {
     rows.push([`${CLASSIFIER_LABELS[name]} accuracy`, f.accuracy], [`${CLASSIFIER_LABELS[name]} macro-F1`, f.macro_f1]);
@@ -41,6 +42,7 @@ export function evaluateCommand(): Command {
     .option('--normal <value>', 'label value of normal rows: also train on normal training rows only and report anomaly AUROC/AUPRC')
     .option('--k <n>', 'k-means clusters (default: number of labels)', clusters)
     .option('--test-fraction <f>', 'share of each class held out for testing', fraction, 0.3)
+    .addOption(new Option('--manifold <name>', 'umap: also k-means on a UMAP embedding of the codes (N2D), every variant reported').choices(['none', 'umap']).default('none'))
     .addOption(new Option('--classifier <name>', 'svm: RBF SVM on the codes; frozen: softmax head on the encoder; finetune: then the encoder too; joint: head + decoder on cross-entropy + alpha × reconstruction; all: the four')
       .choices([...CLASSIFIERS, 'all']).default('svm'))
     .option('--alpha <a>', 'joint: weight of the reconstruction loss', nonNegativeNumber, 1)
@@ -56,7 +58,7 @@ export function evaluateCommand(): Command {
     let report: EvaluationReport;
     try {
       report = await evaluate(table, modelOptionsFrom(opts), {
-        testFraction: opts.testFraction as number, k: opts.k as number | undefined, normal: opts.normal as string | undefined,
+        testFraction: opts.testFraction as number, k: opts.k as number | undefined, normal: opts.normal as string | undefined, manifold: opts.manifold as 'none' | 'umap',
         classifier: opts.classifier as ClassifierName | 'all', alpha: opts.alpha as number, labelFraction: opts.labelFraction as number,
         onEpoch: (_stage, p) => bar?.update(p),
       }, backend.name);

@@ -3,7 +3,7 @@
  * pipeline; with --wait, follow it live, print the summary and write the run's HTML report (see `latentflow report`).
  */
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../../shared/contracts/errors.js';
 import { formatOf, readTable } from '../../shared/data/read-table.js';
 import { withConnection, type Connection } from '../connection.js';
@@ -45,6 +45,7 @@ export function runCommand(): Command {
     .argument('<dataset>', 'a dataset name, or a data file (imported first as a dataset named after the file)')
     .option('--model <name>', 'model name (default: the dataset name)')
     .option('--k <n>', 'k-means clusters (default: the number of labels)', clusters)
+    .addOption(new Option('--manifold <name>', 'umap: k-means on a UMAP embedding of the codes (N2D) instead of the codes').choices(['none', 'umap']))
     .option('--normal <value>', 'train only on rows with this label (anomaly detection)')
     .option('--threshold <method>', THRESHOLD_FLAG_HELP + ' (default quantile:0.99)')
     .option('--alert-threshold <error>', 'alert above this reconstruction error (default: the model\'s threshold)', positiveNumber)
@@ -76,7 +77,7 @@ export function runCommand(): Command {
       const submitted = await submit(connection, {
         stages,
         run: opts.runId as string | undefined, model, dataset, options: modelOptionsFrom(opts), normal: opts.normal as string | undefined,
-        thresholdMethod: threshold, k: opts.k as number | undefined, threshold: opts.alertThreshold as number | undefined, seed,
+        thresholdMethod: threshold, k: opts.k as number | undefined, manifold: opts.manifold as 'none' | 'umap' | undefined, threshold: opts.alertThreshold as number | undefined, seed,
       });
       if (opts.wait !== true) {
         console.log(json ? JSON.stringify({ run: submitted.run }) : submitted.run);

@@ -70,7 +70,7 @@ export async function requestOf(queues: RunQueues, id: string): Promise<RunReque
   return {
     model: String(train.model), dataset: String(train.dataset),
     options: train.options, thresholdMethod: train.threshold, normal: train.normal,
-    k: cluster?.k, seed: cluster?.seed ?? classify?.seed, testFraction: classify?.testFraction, threshold: detect?.threshold,
+    k: cluster?.k, manifold: cluster?.manifold, seed: cluster?.seed ?? classify?.seed, testFraction: classify?.testFraction, threshold: detect?.threshold,
     stages: DOWNSTREAM_STAGES.filter((s) => present[s] !== undefined),
   };
 }

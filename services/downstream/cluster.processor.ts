@@ -1,5 +1,11 @@
-/** `cluster` jobs: k-means on stored codes; a cluster for every record, centroids and scores in the results. */
-import { ari, chooseK, fitKMeans, nmi, silhouetteScore } from '../../shared/analytics/index.js';
+/**
+ * `cluster` jobs: k-means on the stored codes, or on their UMAP embedding (`manifold: 'umap'`); a cluster for every
+ * record, scores in the results. `inertia` and `silhouette` are measured in the space clustered (codes or embedding).
+ * The stored result's `centroids` are in code space either way: the k-means centroids without a manifold, the mean
+ * code of each cluster's members with one (centroids in the embedding place no new code: umap-js keeps no model
+ * here); with UMAP it also holds `umap: {nComponents, nNeighbors, minDist, centroids}`, the latter in the embedding.
+ */
+import { ari, clusterCodes, nmi, type ClusterCodesResult } from '../../shared/analytics/index.js';
 import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
 import { labelsFor, readCodes } from '../../shared/pipeline/codes.js';
 import type { PipelineJob } from '../../shared/pipeline/queues.js';
@@ -14,8 +20,19 @@ export interface ClusterDeps {
   embeddings: Pick<EmbeddingStore, 'status' | 'read' | 'writeAssignments' | 'writeResult'>;
 }
 
-/** Rows the silhouette is computed on (a seeded sample beyond this). */
-const SILHOUETTE_SAMPLE = 2000;
+/** UMAP settings of N2D on Fashion-MNIST (n_components = k, 20 neighbours, min_dist 0). */
+const UMAP = { nNeighbors: 20, minDist: 0 };
+
+/** The mean code of each cluster's members (rows × width codes). */
+function memberMeans(codes: { values: ArrayLike<number>; width: number }, fit: ClusterCodesResult): number[][] {
+  const sums = Array.from({ length: fit.k }, () => new Array<number>(codes.width).fill(0));
+  const counts = new Array<number>(fit.k).fill(0);
+  fit.assignments.forEach((c, i) => {
+    counts[c]++;
+    for (let j = 0; j < codes.width; j++) sums[c][j] += codes.values[i * codes.width + j];
+  });
+  return sums.map((s, c) => s.map((v) => v / Math.max(1, counts[c])));
+}
 
 export function createClusterProcessor(deps: ClusterDeps): (job: PipelineJob<'cluster'>) => Promise<JobResult<'cluster'>> {
   return async (job) => {
@@ -24,17 +41,22 @@ export function createClusterProcessor(deps: ClusterDeps): (job: PipelineJob<'cl
     const { ids, codes } = await readCodes(deps.embeddings, target);
     const labels = await labelsFor(deps.datasets, p.dataset, ids);
     const classes = labels ? new Set(labels).size : 0;
-    const k = p.k ?? (classes >= 2 ? classes : chooseK(codes, { seed: p.seed }).k);
-    const fit = fitKMeans(codes, { k, seed: p.seed });
+    const k = p.k ?? (classes >= 2 ? classes : undefined);
+    const fit = await clusterCodes(codes.values, codes.rows, codes.width, { manifold: p.manifold, method: p.method, k, seed: p.seed, umap: UMAP });
     const result: JobResult<'cluster'> = {
       ...target,
-      k,
+      k: fit.k,
       inertia: fit.inertia,
-      silhouette: silhouetteScore(codes, fit.assignments, { seed: p.seed, sampleSize: Math.min(SILHOUETTE_SAMPLE, ids.length) }),
+      silhouette: fit.silhouette,
       ...(labels ? { nmi: nmi(labels, fit.assignments), ari: ari(labels, fit.assignments) } : {}),
+      manifold: fit.manifold,
+      method: fit.method,
     };
     await deps.embeddings.writeAssignments(target, 'clusters', new Map(ids.map((id, i) => [id, fit.assignments[i]])));
-    await deps.embeddings.writeResult(target, 'cluster', { ...result, centroids: fit.centroids });
+    const stored = fit.embedding
+      ? { centroids: memberMeans(codes, fit), umap: { nComponents: fit.embedding.width, ...UMAP, centroids: fit.centroids } }
+      : { centroids: fit.centroids };
+    await deps.embeddings.writeResult(target, 'cluster', { ...result, ...stored });
     return result;
   };
 }

@@ -6,3 +6,6 @@ export * from './metrics.js';
 export * from './pca.js';
 export * from './split.js';
 export * from './svm.js';
+export * from './cluster-codes.js';
+export * from './cluster-evaluation.js';
+export * from './manifold.js';

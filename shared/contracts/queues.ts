@@ -57,7 +57,13 @@ export const PAYLOADS = {
   /** Write codes and reconstruction errors of every record of `dataset`. */
   encode: z.object({ ...target, /** Rows per batch written. Default 1024. */ batchSize: z.number().int().min(1).max(65536).default(1024) }).strict(),
   /** K-means on the stored codes; k defaults to the number of labels (else chosen by silhouette). */
-  cluster: z.object({ ...target, k: z.number().int().min(2).optional(), seed: z.number().int().nonnegative().default(0) }).strict(),
+  cluster: z.object({
+    ...target, k: z.number().int().min(2).optional(), seed: z.number().int().nonnegative().default(0),
+    /** `umap`: cluster a UMAP embedding of the codes (N2D, McConville et al. 2020) instead of the codes themselves. */
+    manifold: z.enum(['none', 'umap']).default('none'),
+    /** `kmeans` (k-means++ with restarts); the only method (no maintained npm Gaussian mixture fitted, issue 9). */
+    method: z.enum(['kmeans']).default('kmeans'),
+  }).strict(),
   /**
    * A classifier on labelled codes: accuracy on a held-out part, predictions for every record. `svm`: an RBF SVM on the
    * stored codes; `frozen`: a softmax head on the model's encoder, head trained only; `finetune`: then the encoder too,
@@ -109,7 +115,10 @@ export const RESULTS = {
     /** With `promoteIfBetter`: whether `production` now points at this version. */ promoted: z.boolean().optional(),
   }),
   encode: z.object({ ...stage, records: z.number().int(), meanError: z.number() }),
-  cluster: z.object({ ...stage, k: z.number().int(), inertia: z.number(), silhouette: z.number(), nmi: z.number().optional(), ari: z.number().optional() }),
+  cluster: z.object({
+    ...stage, k: z.number().int(), inertia: z.number(), silhouette: z.number(), nmi: z.number().optional(), ari: z.number().optional(),
+    manifold: z.enum(['none', 'umap']).optional(), method: z.enum(['kmeans']).optional(),
+  }),
   classify: z.object({
     ...stage, accuracy: z.number(), macroF1: z.number(), trained: z.number().int(), tested: z.number().int(), predicted: z.number().int(),
     classifier: z.enum(['svm', 'frozen', 'finetune', 'joint']).optional(),

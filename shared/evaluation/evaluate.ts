@@ -9,7 +9,7 @@
  * uses (for reconstruction). The held-out rows are never trained on, by the autoencoder or any classifier.
  */
 import { InputError } from '../contracts/errors.js';
-import { ari, auprc, auroc, clusteringAccuracy, fitKMeans, fitPca, mse, nmi, silhouetteScore, stratifiedSplit, trainSvm, accuracy, macroF1, type Split } from '../analytics/index.js';
+import { ari, auprc, auroc, clusteringAccuracy, evaluateClusterings, fitKMeans, fitPca, mse, nmi, silhouetteScore, stratifiedSplit, trainSvm, accuracy, macroF1, type Split } from '../analytics/index.js';
 import type { Table } from '../data/table.js';
 import { selectRows } from '../data/table.js';
 import { Autoencoder, type FitOptions } from '../ml/autoencoder.js';
@@ -34,6 +34,8 @@ export interface EvaluateOptions {
   k?: number;
   /** The label value of normal rows: enables the anomaly section. */
   normal?: string;
+  /** Also cluster a UMAP embedding of the codes (N2D) and report every variant in `clustering.variants`. Default none. */
+  manifold?: 'none' | 'umap';
   /** Which classifiers to train and score, or `all` of them. Default svm. */
   classifier?: ClassifierName | 'all';
   /** `joint`: weight of the reconstruction loss. Default 1. */
@@ -51,7 +53,8 @@ export interface EvaluationReport {
   code_size: number;
   train: { epochs: number; seconds: number; samples_per_second: number; final_loss: number };
   reconstruction: { test_mse: number; pca_test_mse: number };
-  clustering: { k: number; nmi: number; ari: number; accuracy: number; silhouette: number };
+  /** K-means on the codes; with `manifold: umap`, `variants` also holds K-means on the codes and on their UMAP embedding. */
+  clustering: { k: number; nmi: number; ari: number; accuracy: number; silhouette: number; variants?: Record<string, { k: number; accuracy: number; nmi: number; ari: number; seconds: number }> };
   /**
    * `accuracy` and `macro_f1` are the SVM's when it ran (the default, and `all`), else those of the one classifier
    * chosen; `classifiers` holds the figures of every classifier that ran.
@@ -92,6 +95,9 @@ export async function evaluate(table: Table, model: ModelOptions, options: Evalu
     const k = options.k ?? classes.length;
     const clusters = fitKMeans(codes, { k, seed }).assignments;
 
+    const variants = options.manifold === 'umap'
+      ? Object.fromEntries((await evaluateClusterings(codes.values, codes.rows, q, labels, { k, seed })).map((v) => [v.variant, { k: v.k, accuracy: v.acc, nmi: v.nmi, ari: v.ari, seconds: v.seconds }]))
+      : undefined;
     const classification = await classificationSection(ae, train, test, codes, split, seed, options);
     const history = ae.history;
     const report: EvaluationReport = {
@@ -112,6 +118,7 @@ export async function evaluate(table: Table, model: ModelOptions, options: Evalu
         ari: ari(labels, clusters),
         accuracy: clusteringAccuracy(labels, clusters),
         silhouette: silhouetteScore(codes, clusters, { seed }),
+        ...(variants ? { variants } : {}),
       },
       classification,
     };

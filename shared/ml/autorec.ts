@@ -30,7 +30,7 @@ import { rmse } from '../analytics/regression-metrics.js';
 import type { Ratings } from '../data/ratings.js';
 import { decodeArtifact, encodeArtifact } from './artifact.js';
 import { describeIssues } from './model-config.js';
-import { pacer } from './pacer.js';
+import { pacer } from '../analytics/pacer.js';
 import { permutation, seededRandom } from './random.js';
 
 export type AutoRecVariant = 'item' | 'user';

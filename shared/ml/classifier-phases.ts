@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cellErrors, type LossKind } from './loss.js';
 import { forward, variablesOf, type DenseLayer } from './network.js';
-import { pacer } from './pacer.js';
+import { pacer } from '../analytics/pacer.js';
 import { gatherRows, permutation, type Random } from './random.js';
 
 /** Rows × width, row-major, already in the model's scaled space. */

@@ -28,7 +28,7 @@ import { z } from 'zod';
 import { ConfigError } from '../contracts/errors.js';
 import { describeIssues, ModelOptionsSchema, TRAINER_DEFAULTS } from './model-config.js';
 import { buildStack, disposeStack, forward, type DenseLayer } from './network.js';
-import { pacer } from './pacer.js';
+import { pacer } from '../analytics/pacer.js';
 import { gatherRows, permutation, seededRandom } from './random.js';
 import type { EpochProgress, FitHooks, TrainingData, TrainingHistory, TrainingOutcome } from './train.js';
 

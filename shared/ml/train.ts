@@ -13,7 +13,7 @@ import { cellErrors } from './loss.js';
 import type { ModelConfig } from './model-config.js';
 import { assignWeights, forward, variablesOf, type DenseLayer } from './network.js';
 import { nativeStepEngine } from './native-train.js';
-import { pacer } from './pacer.js';
+import { pacer } from '../analytics/pacer.js';
 import { gatherRows, permutation, seededRandom } from './random.js';
 
 /** One epoch's figures, as reported to progress callbacks and kept in the model's history. */

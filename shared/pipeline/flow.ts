@@ -40,6 +40,8 @@ export interface RunRequest {
   thresholdMethod?: ThresholdMethod;
   /** Clusters. Default: the number of labels, else chosen by silhouette. */
   k?: number;
+  /** `umap`: the cluster stage clusters a UMAP embedding of the codes (N2D). Default none. */
+  manifold?: 'none' | 'umap';
   /** Alert threshold on reconstruction error. Default: the model's. */
   threshold?: number;
   /** Held-out share for the SVM's accuracy. Default 0.3. */
@@ -74,7 +76,7 @@ export async function submitRun(flows: FlowProducer, keys: Keyspace, request: Ru
   const payloads: { [Q in RunStage]: PayloadInput<Q> } = {
     train: { model, dataset, options: request.options, threshold: request.thresholdMethod, normal: request.normal },
     encode: { model, dataset },
-    cluster: { model, dataset, k: request.k, seed },
+    cluster: { model, dataset, k: request.k, seed, manifold: request.manifold },
     classify: { model, dataset, testFraction: request.testFraction, seed },
     detect: { model, dataset, threshold: request.threshold },
     run: { run, model, dataset },

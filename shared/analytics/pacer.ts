@@ -1,5 +1,5 @@
 /**
- * Cooperative yielding for long synchronous work (training, ranking): a BullMQ worker renews its job lock on timers,
+ * Cooperative yielding for long synchronous work (training, ranking, UMAP layouts): a BullMQ worker renews its job lock on timers,
  * which run only when the event loop gets a turn. `due()` yields at most every `everyMs`; `now()` always does.
  */
 export interface Pacer {

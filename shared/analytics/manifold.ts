@@ -1,0 +1,75 @@
+/**
+ * UMAP (McInnes, Healy & Melville 2018) of latent codes before clustering them, the manifold step of N2D
+ * (McConville et al. 2020). Layout by umap-js, PAIR-code's port of umap-learn; it starts from a random layout where
+ * umap-learn starts from a spectral one. Deterministic for a seed: the neighbours are exact (./neighbours.ts) and every
+ * random draw of umap-js comes from our seeded generator.
+ *
+ * Cost, measured on 10k Fashion-MNIST codes on the 2-core development machine under load (load average 5–6; about a
+ * third of these when idle): exact neighbours 6 s (10-D codes) to 28 s (64-D), yielding between rows; umap-js's fuzzy
+ * graph (`initializeFit`) 29 s in ONE synchronous block; 200 SGD epochs 55–61 s, yielding between epochs (≤ 1.6 s
+ * each). That block must stay under half the BullMQ job lock (LATENTFLOW_JOB_LOCK_MS, default 60 s): raise the lock
+ * for UMAP on much more than 10k codes.
+ */
+import { UMAP } from 'umap-js';
+import { InputError } from '../contracts/errors.js';
+import { rowAccess, type DenseMatrix, type Matrix } from './matrix.js';
+import { nearestNeighbours } from './neighbours.js';
+import { pacer } from './pacer.js';
+import { seededRandom } from './random.js';
+
+export interface UmapOptions {
+  /** Dimensions of the embedding, 1 to 100. Default 10 (N2D: the number of clusters). */
+  nComponents?: number;
+  /** Neighbours per row in the fuzzy graph, 2 to rows − 1. Default 20 (N2D's setting for Fashion-MNIST). */
+  nNeighbors?: number;
+  /** Smallest distance between embedded points, ≥ 0. Default 0 (N2D: packs each cluster tightly). */
+  minDist?: number;
+  /** SGD epochs. Default: umap-js's, by rows: 500 up to 2,500, 400 to 5,000, 300 to 7,500, then 200. */
+  nEpochs?: number;
+  /** Seed of the initial layout and of the negative sampling. Default 0. */
+  seed?: number;
+}
+
+export type ResolvedUmapOptions = Required<Omit<UmapOptions, 'nEpochs'>> & { nEpochs: number | undefined };
+
+/** Defaults and validation of {@link UmapOptions} for data of `rows` rows; InputError names the field. */
+export function resolveUmapOptions(options: UmapOptions, rows: number): ResolvedUmapOptions {
+  const o = { nComponents: 10, nNeighbors: 20, minDist: 0, seed: 0, ...options };
+  const int = (field: keyof UmapOptions, value: unknown, min: number, max: number) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new InputError(`must be an integer from ${min} to ${max}`, { field, value });
+    }
+  };
+  if (rows < 3) throw new InputError(`UMAP needs at least 3 rows, got ${rows}`, { field: 'data' });
+  int('nComponents', o.nComponents, 1, 100);
+  int('nNeighbors', o.nNeighbors, 2, rows - 1);
+  if (o.nEpochs !== undefined) int('nEpochs', o.nEpochs, 1, 100_000);
+  int('seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
+  if (typeof o.minDist !== 'number' || !(o.minDist >= 0) || !Number.isFinite(o.minDist)) {
+    throw new InputError('must be a finite number ≥ 0', { field: 'minDist', value: o.minDist });
+  }
+  return { ...o, nEpochs: o.nEpochs };
+}
+
+/** The UMAP embedding of `data` (rows × nComponents, rows in input order). */
+export async function umapEmbedding(data: Matrix, options: UmapOptions = {}): Promise<DenseMatrix> {
+  const x = rowAccess(data, 'data');
+  const o = resolveUmapOptions(options, x.rows);
+  const { indices, distances } = await nearestNeighbours(data, o.nNeighbors);
+  const umap = new UMAP({
+    nComponents: o.nComponents, nNeighbors: o.nNeighbors, minDist: o.minDist, random: seededRandom(`umap:${o.seed}`),
+    ...(o.nEpochs !== undefined ? { nEpochs: o.nEpochs } : {}),
+  });
+  umap.setPrecomputedKNN(indices, distances);
+  const rows = Array.from({ length: x.rows }, (_, i) => Array.from(x.row(i)));
+  const epochs = umap.initializeFit(rows);
+  const yields = pacer();
+  for (let e = 0; e < epochs; e++) {
+    umap.step();
+    await yields.due();
+  }
+  const embedding = umap.getEmbedding();
+  const values = new Float64Array(x.rows * o.nComponents);
+  embedding.forEach((row, i) => values.set(row, i * o.nComponents));
+  return { values, rows: x.rows, width: o.nComponents };
+}

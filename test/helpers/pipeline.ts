@@ -11,6 +11,7 @@ import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
 import { RatingsStore } from '../../shared/store/ratings.js';
 import { closeRedis } from '../../shared/store/redis.js';
+import { TelemetryStore } from '../../shared/store/telemetry.js';
 import { createClassifyProcessor } from '../../services/downstream/classify.processor.js';
 import { createClusterProcessor } from '../../services/downstream/cluster.processor.js';
 import { createDetectProcessor } from '../../services/downstream/detect.processor.js';
@@ -28,7 +29,7 @@ export interface Pipeline {
   embeddings: EmbeddingStore;
   alerts: AlertStore;
   /** A queue of this prefix (one per name, closed with the pipeline). */
-  queue<Q extends QueueName>(q: Q): PipelineQueue<Q>;
+  queue: <Q extends QueueName>(q: Q) => PipelineQueue<Q>;
 }
 
 /**
@@ -45,7 +46,7 @@ export function startPipeline(t: Pick<TestContext, 'after'>, fixture: Pick<Redis
   const options = { concurrency: 2 };
   const workers = [
     makeWorker('train', createTrainProcessor({ datasets, ratings: new RatingsStore(connection, keys), models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
-    makeWorker('encode', createEncodeProcessor({ datasets, models, embeddings, cache }), connection, keys, options),
+    makeWorker('encode', createEncodeProcessor({ datasets, models, embeddings, cache, telemetry: new TelemetryStore(connection, keys) }), connection, keys, options),
     makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), connection, keys, options),
     makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), connection, keys, options),
     makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts, cache }), connection, keys, options),
@@ -60,7 +61,7 @@ export function startPipeline(t: Pick<TestContext, 'after'>, fixture: Pick<Redis
   });
   return {
     keys, connection, datasets, models, embeddings, alerts,
-    queue<Q extends QueueName>(q: Q): PipelineQueue<Q> {
+    queue: <Q extends QueueName>(q: Q): PipelineQueue<Q> => {
       if (!queues.has(q)) queues.set(q, makeQueue(q, connection, keys) as unknown as PipelineQueue<QueueName>);
       return queues.get(q) as unknown as PipelineQueue<Q>;
     },

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { keyspace, type Keyspace } from '../../shared/contracts/keys.js';
-import { QUEUES, RESULTS, RUN_STAGES, type QueueName } from '../../shared/contracts/queues.js';
+import { QUEUES, RESULTS, RUN_STAGES } from '../../shared/contracts/queues.js';
 import { readTable } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
@@ -12,26 +12,15 @@ import { initBackend } from '../../shared/ml/backend.js';
 import { AlertPublisher } from '../../shared/pipeline/alert-publisher.js';
 import { makeFlowProducer, submitRun } from '../../shared/pipeline/flow.js';
 import { Heartbeat, startHeartbeat } from '../../shared/pipeline/heartbeat.js';
-import { ModelCache } from '../../shared/pipeline/model-cache.js';
-import { makeQueue, makeWorker, type PipelineQueue } from '../../shared/pipeline/queues.js';
 import { AlertStore, severityOf, type Alert } from '../../shared/store/alerts.js';
-import { DatasetStore } from '../../shared/store/datasets.js';
-import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
-import { RatingsStore } from '../../shared/store/ratings.js';
-import { closeRedis } from '../../shared/store/redis.js';
 import { SourceStore, STREAM_GROUP } from '../../shared/store/sources.js';
-import { STAGE_BUCKETS, TelemetryStore } from '../../shared/store/telemetry.js';
+import { STAGE_BUCKETS } from '../../shared/store/telemetry.js';
 import { createDashboardMetrics, type DashboardMetrics } from '../../services/dashboard/metrics.js';
-import { createClassifyProcessor } from '../../services/downstream/classify.processor.js';
-import { createClusterProcessor } from '../../services/downstream/cluster.processor.js';
-import { createDetectProcessor } from '../../services/downstream/detect.processor.js';
-import { createRunProcessor } from '../../services/downstream/run.processor.js';
-import { createEncodeProcessor } from '../../services/encoder/encode.processor.js';
-import { createTrainProcessor } from '../../services/trainer/train.processor.js';
 import { projectPath } from '../helpers/cli.js';
 import { settled } from '../helpers/jobs.js';
-import { openConnections, trackedRedis, useRedis } from '../helpers/redis.js';
+import { startPipeline } from '../helpers/pipeline.js';
+import { openConnections, useRedis } from '../helpers/redis.js';
 import { parseExposition, value, type Exposition } from '../helpers/prometheus.js';
 import { startService, type ServiceProcess } from '../helpers/services.js';
 
@@ -126,34 +115,9 @@ describe('an empty Redis', () => {
 
 describe('counters move with the pipeline', () => {
   test('a digits run: completed jobs, stage durations, records scored, alerts per source and severity, model versions; a failing job; a retried detect adds no alerts', async (t) => {
-    const keys = keyspace(fixture.prefix());
-    const connection = trackedRedis(fixture.url(), { bullmq: true, name: 'metrics-pipeline' });
-    const datasets = new DatasetStore(connection, keys);
-    const models = new ModelRegistry(connection, keys);
-    const embeddings = new EmbeddingStore(connection, keys);
-    const alerts = new AlertStore(connection, keys);
-    const cache = new ModelCache(models);
-    const options = { concurrency: 2 };
-    const workers = [
-      makeWorker('train', createTrainProcessor({ datasets, ratings: new RatingsStore(connection, keys), models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
-      makeWorker('encode', createEncodeProcessor({ datasets, models, embeddings, cache, telemetry: new TelemetryStore(connection, keys) }), connection, keys, options),
-      makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), connection, keys, options),
-      makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), connection, keys, options),
-      makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts, cache }), connection, keys, options),
-      makeWorker('run', createRunProcessor({ embeddings }), connection, keys, options),
-    ];
-    const queues = new Map<QueueName, PipelineQueue<QueueName>>();
-    const queue = <Q extends QueueName>(q: Q): PipelineQueue<Q> => {
-      if (!queues.has(q)) queues.set(q, makeQueue(q, connection, keys) as unknown as PipelineQueue<QueueName>);
-      return queues.get(q) as unknown as PipelineQueue<Q>;
-    };
+    const { keys, connection, datasets, models, alerts, queue } = startPipeline(t, fixture);
     const flows = makeFlowProducer(connection, keys);
-    t.after(async () => {
-      await Promise.all(workers.map((w) => w.close()));
-      await Promise.all([...queues.values(), flows].map((q) => q.close()));
-      cache.clear();
-      await closeRedis(connection);
-    });
+    t.after(() => flows.close());
     const metrics = await dashboard(t, keys);
     const initial = await scrape(metrics);
 

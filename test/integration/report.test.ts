@@ -3,32 +3,17 @@
 // or embeddings), and a run without labels.
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
-import type { Redis } from 'ioredis';
 import { InputError } from '../../shared/contracts/errors.js';
-import { keyspace, type Keyspace } from '../../shared/contracts/keys.js';
-import type { QueueName } from '../../shared/contracts/queues.js';
 import { readTable } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { makeFlowProducer, submitRun, type RunRequest } from '../../shared/pipeline/flow.js';
-import { ModelCache } from '../../shared/pipeline/model-cache.js';
-import { makeQueue, makeWorker, type PipelineQueue } from '../../shared/pipeline/queues.js';
+import { makeQueue } from '../../shared/pipeline/queues.js';
 import { buildReport } from '../../shared/report/index.js';
-import { AlertStore } from '../../shared/store/alerts.js';
-import { DatasetStore } from '../../shared/store/datasets.js';
-import { EmbeddingStore } from '../../shared/store/embeddings.js';
-import { ModelRegistry } from '../../shared/store/models.js';
-import { RatingsStore } from '../../shared/store/ratings.js';
-import { closeRedis } from '../../shared/store/redis.js';
-import { createClassifyProcessor } from '../../services/downstream/classify.processor.js';
-import { createClusterProcessor } from '../../services/downstream/cluster.processor.js';
-import { createDetectProcessor } from '../../services/downstream/detect.processor.js';
-import { createRunProcessor } from '../../services/downstream/run.processor.js';
-import { createEncodeProcessor } from '../../services/encoder/encode.processor.js';
-import { createTrainProcessor } from '../../services/trainer/train.processor.js';
 import { projectPath } from '../helpers/cli.js';
 import { settled } from '../helpers/jobs.js';
-import { trackedRedis, useRedis } from '../helpers/redis.js';
+import { startPipeline as startPipelineOf } from '../helpers/pipeline.js';
+import { useRedis } from '../helpers/redis.js';
 
 const fixture = useRedis();
 let digits: Table;
@@ -43,50 +28,16 @@ before(async () => {
   wine = await readTable(projectPath('data/wine.csv'), { idColumn: 'id', labelColumn: 'label' });
 });
 
-interface Pipeline {
-  keys: Keyspace;
-  connection: Redis;
-  datasets: DatasetStore;
-  models: ModelRegistry;
-  embeddings: EmbeddingStore;
-  /** Submits a run and waits for it; fails the test unless it completes. */
-  run(request: RunRequest): Promise<string>;
-}
-
-/** Every worker of the three services in this process, on this test's prefix; closed when the test ends. */
-function startPipeline(t: TestContext): Pipeline {
-  const keys = keyspace(fixture.prefix());
-  const connection = trackedRedis(fixture.url(), { bullmq: true, name: 'report' });
-  const datasets = new DatasetStore(connection, keys);
-  const models = new ModelRegistry(connection, keys);
-  const embeddings = new EmbeddingStore(connection, keys);
-  const alerts = new AlertStore(connection, keys);
-  const cache = new ModelCache(models);
-  const options = { concurrency: 1 };
-  const workers = [
-    makeWorker('train', createTrainProcessor({ datasets, ratings: new RatingsStore(connection, keys), models, backend: 'wasm' }), connection, keys, options),
-    makeWorker('encode', createEncodeProcessor({ datasets, models, embeddings, cache }), connection, keys, options),
-    makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), connection, keys, options),
-    makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), connection, keys, options),
-    makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts, cache }), connection, keys, options),
-    makeWorker('run', createRunProcessor({ embeddings }), connection, keys, options),
-  ];
-  const flows = makeFlowProducer(connection, keys);
-  const queues: PipelineQueue<QueueName>[] = [];
-  t.after(async () => {
-    await Promise.all(workers.map((w) => w.close()));
-    await Promise.all(queues.map((q) => q.close()));
-    await flows.close();
-    cache.clear();
-    await closeRedis(connection);
-  });
+/** The in-process pipeline of test/helpers/pipeline.ts, and `run`: submit a run and wait for it (failing the test unless it completes). */
+function startPipeline(t: TestContext) {
+  const p = startPipelineOf(t, fixture);
+  const flows = makeFlowProducer(p.connection, p.keys);
+  t.after(() => flows.close());
   return {
-    keys, connection, datasets, models, embeddings,
-    async run(request) {
-      const { run } = await submitRun(flows, keys, request);
-      const queue = makeQueue('run', connection, keys);
-      queues.push(queue as unknown as PipelineQueue<QueueName>);
-      const { job, state } = await settled(queue, run, 120_000);
+    ...p,
+    async run(request: RunRequest): Promise<string> {
+      const { run } = await submitRun(flows, p.keys, request);
+      const { job, state } = await settled(p.queue('run'), run, 120_000);
       assert.equal(state, 'completed', job.failedReason);
       return run;
     },

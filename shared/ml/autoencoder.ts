@@ -16,7 +16,7 @@ import { applyScaler, fitScaler, invertScaler, type Scaler } from './scaler.js';
 import { estimateThreshold, type Threshold, type ThresholdMethod } from './threshold.js';
 import { gatherRows } from './random.js';
 import { trainRecirculation, type RecirculationOptions } from './recirculation.js';
-import { trainStacks, type FitHooks, type TrainingData, type TrainingHistory, type TrainingOutcome } from './train.js';
+import { backpropEngine, trainStacks, type FitHooks, type TrainingData, type TrainingHistory, type TrainingOutcome } from './train.js';
 
 const BATCH = 2048;
 const ARTIFACT_FORMAT = 1;
@@ -233,7 +233,7 @@ async function backpropagate(data: TrainingData, config: ModelConfig, hooks: Fit
   const encoder = buildStack(specsFor(config.inputWidth, config.encoder, config.activation, config.codeActivation), config.seed);
   const decoder = buildStack(specsFor(config.codeSize, [...config.decoder, config.inputWidth], config.activation, config.outputActivation), config.seed + 1);
   try {
-    return { encoder, decoder, ...(await trainStacks(encoder, decoder, data, config, hooks)) };
+    return { encoder, decoder, ...(await trainStacks(encoder, decoder, data, config, backpropEngine(encoder, decoder, config, data.width), hooks)) };
   } catch (error) {
     disposeStack(encoder);
     disposeStack(decoder);

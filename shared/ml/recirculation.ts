@@ -28,9 +28,7 @@ import { z } from 'zod';
 import { ConfigError } from '../contracts/errors.js';
 import { describeIssues, ModelOptionsSchema, TRAINER_DEFAULTS } from './model-config.js';
 import { buildStack, disposeStack, forward, type DenseLayer } from './network.js';
-import { pacer } from '../analytics/pacer.js';
-import { gatherRows, permutation, seededRandom } from './random.js';
-import type { EpochProgress, FitHooks, TrainingData, TrainingHistory, TrainingOutcome } from './train.js';
+import { trainStacks, type FitHooks, type StepEngine, type TrainingData, type TrainingOutcome } from './train.js';
 
 const model = ModelOptionsSchema.shape;
 
@@ -108,11 +106,25 @@ export function reconstructionError(encoder: DenseLayer, decoder: DenseLayer, da
   return rows > 0 ? sum / (rows * width) : 0;
 }
 
-/** The step size of an epoch (1-based): constant, or cosine decay to 1% of ε (back-propagation's schedule). */
-function stepSize(config: RecirculationConfig, epoch: number): number {
-  if (config.lrSchedule === 'constant') return config.learningRate;
-  const progress = (epoch - 1) / config.epochs;
-  return config.learningRate * (0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+/** Recirculation as a step engine of the shared training loop (no optimizer state, no noise, no early stopping). */
+function recirculationEngine(encoder: DenseLayer, decoder: DenseLayer, lambda: number): StepEngine {
+  const width = encoder.kernel.shape[0];
+  return {
+    kind: 'recirculation',
+    step(batch, n, _noiseSeed, learningRate) {
+      const y0 = tf.tensor2d(batch.subarray(0, n * width), [n, width]);
+      try {
+        return recirculationStep(encoder, decoder, y0, lambda, learningRate);
+      } finally {
+        y0.dispose();
+      }
+    },
+    evaluate: (data, rows) => reconstructionError(encoder, decoder, data, rows),
+    snapshot() {
+      throw new Error('recirculation keeps no snapshots (no early stopping)');
+    },
+    close() {},
+  };
 }
 
 /** The trained layers (one each, sigmoid; the caller owns and disposes them), with the history and validation rows. */
@@ -130,52 +142,12 @@ export interface RecirculationOutcome extends TrainingOutcome {
  */
 export async function trainRecirculation(data: TrainingData, options: RecirculationOptions, hooks: FitHooks = {}): Promise<RecirculationOutcome> {
   const config = resolveRecirculationConfig(options);
-  const { values, rows, width } = data;
+  const { width } = data;
   const encoder = buildStack([{ inputs: width, units: config.hidden, activation: 'sigmoid' }], config.seed);
   const decoder = buildStack([{ inputs: config.hidden, units: width, activation: 'sigmoid' }], config.seed + 1);
   try {
-    const random = seededRandom(config.seed);
-    const order = permutation(rows, random);
-    const validationRows = rows >= 20 ? Math.floor(rows * config.validationSplit) : 0;
-    const validation = gatherRows(values, width, order, 0, validationRows);
-    const trainIndex = order.slice(validationRows);
-    const trainRows = trainIndex.length;
-    const batch = new Float32Array(Math.min(config.batchSize, trainRows) * width);
-    const history: EpochProgress[] = [];
-    const yields = pacer();
-    const started = performance.now();
-    for (let epoch = 1; epoch <= config.epochs && !hooks.signal?.aborted; epoch++) {
-      const epochStart = performance.now();
-      const learningRate = stepSize(config, epoch);
-      const epochOrder = permutation(trainRows, random).map((k) => trainIndex[k]);
-      let lossSum = 0;
-      for (let start = 0; start < trainRows && !hooks.signal?.aborted; start += config.batchSize) {
-        const n = Math.min(config.batchSize, trainRows - start);
-        gatherRows(values, width, epochOrder, start, start + n, batch);
-        const y0 = tf.tensor2d(batch.subarray(0, n * width), [n, width]);
-        try {
-          lossSum += recirculationStep(encoder[0], decoder[0], y0, config.lambda, learningRate) * n;
-        } finally {
-          y0.dispose();
-        }
-        await yields.due();
-      }
-      const now = performance.now();
-      const progress: EpochProgress = {
-        epoch, epochs: config.epochs, loss: lossSum / trainRows,
-        valLoss: validationRows > 0 ? reconstructionError(encoder[0], decoder[0], validation, validationRows) : undefined,
-        learningRate, samplesPerSecond: trainRows / ((now - epochStart) / 1000), seconds: (now - started) / 1000,
-      };
-      history.push(progress);
-      await hooks.onEpoch?.(progress);
-      await yields.now();
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const summary: TrainingHistory = {
-      epochs: history, bestEpoch: history.length, stoppedEarly: false, seconds,
-      samplesPerSecond: (trainRows * history.length) / seconds, trainRows, validationRows,
-    };
-    return { encoder, decoder, history: summary, validationIndex: order.slice(0, validationRows) };
+    const loop = { ...config, minDelta: 0, patience: 0 };
+    return { encoder, decoder, ...(await trainStacks(encoder, decoder, data, loop, recirculationEngine(encoder[0], decoder[0], config.lambda), hooks)) };
   } catch (error) {
     disposeStack(encoder);
     disposeStack(decoder);

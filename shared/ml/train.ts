@@ -67,7 +67,7 @@ const EVAL_BATCH = 2048;
  * loop in `trainStacks` is the same whichever engine runs.
  */
 export interface StepEngine {
-  readonly kind: 'native' | 'tfjs';
+  readonly kind: 'native' | 'tfjs' | 'recirculation';
   /**
    * One optimizer step at `learningRate` on the first `n` rows of `batch` (clean rows, also the targets); the input is
    * corrupted as `corrupt` does with `noiseSeed`. Returns the batch objective before the update.
@@ -104,14 +104,14 @@ function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
 }
 
 /** The learning rate of an epoch (1-based): constant, or cosine decay from the initial rate to 1% of it. */
-export function scheduledRate(config: ModelConfig, epoch: number): number {
+export function scheduledRate(config: Pick<ModelConfig, 'lrSchedule' | 'learningRate' | 'epochs'>, epoch: number): number {
   if (config.lrSchedule === 'constant') return config.learningRate;
   const progress = (epoch - 1) / Math.max(1, config.epochs);
   return config.learningRate * (0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * progress)));
 }
 
 /** The seed of the input corruption of training step `step` (1-based, counted over all epochs). */
-export function noiseSeed(config: ModelConfig, step: number): number {
+export function noiseSeed(config: Pick<ModelConfig, 'seed'>, step: number): number {
   return config.seed * 100003 + step;
 }
 
@@ -169,6 +169,11 @@ export function tfjsStepEngine(encoder: DenseLayer[], decoder: DenseLayer[], con
   };
 }
 
+/** Back-propagation's engine: the native fused step when the model qualifies, else tfjs. */
+export function backpropEngine(encoder: DenseLayer[], decoder: DenseLayer[], config: ModelConfig, width: number): StepEngine {
+  return nativeStepEngine(encoder, decoder, config, width) ?? tfjsStepEngine(encoder, decoder, config, width);
+}
+
 let lastEngine: StepEngine['kind'] | undefined;
 
 /** Which engine the last `trainStacks` call ran on (for diagnostics and tests). */
@@ -176,11 +181,17 @@ export function lastTrainingEngine(): StepEngine['kind'] | undefined {
   return lastEngine;
 }
 
+/** What the epoch loop of {@link trainStacks} reads: shuffling, validation split, schedule and early stopping. */
+export type LoopConfig = Pick<ModelConfig, 'seed' | 'validationSplit' | 'batchSize' | 'epochs' | 'learningRate' | 'lrSchedule' | 'minDelta' | 'patience'>;
+
 /**
- * Trains the two stacks in place on already-scaled data; returns the history. Runs on the native engine when the
- * model qualifies (./native-train), else on tfjs.
+ * Trains the two stacks in place on already-scaled data with `engine` (closed at the end); returns the history. Every
+ * trainer shares this loop — seeded shuffles, validation rows, schedule, history, early stopping, yields, abort — and
+ * differs only in its engine: {@link backpropEngine}, or recirculation's (./recirculation).
  */
-export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], data: TrainingData, config: ModelConfig, hooks: FitHooks = {}): Promise<TrainingOutcome> {
+export async function trainStacks(
+  encoder: DenseLayer[], decoder: DenseLayer[], data: TrainingData, config: LoopConfig, engine: StepEngine, hooks: FitHooks = {},
+): Promise<TrainingOutcome> {
   const { values, rows, width } = data;
   const random = seededRandom(config.seed);
   const order = permutation(rows, random);
@@ -188,7 +199,6 @@ export async function trainStacks(encoder: DenseLayer[], decoder: DenseLayer[], 
   const validation = gatherRows(values, width, order, 0, validationRows);
   const trainIndex = order.slice(validationRows);
   const trainRows = trainIndex.length;
-  const engine = nativeStepEngine(encoder, decoder, config, width) ?? tfjsStepEngine(encoder, decoder, config, width);
   lastEngine = engine.kind;
   const batch = new Float32Array(Math.min(config.batchSize, trainRows) * width);
   const history: EpochProgress[] = [];

@@ -118,10 +118,9 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     }
   });
 
-  const summaries = async () => (await models.list()).map((m) => ({ name: m.name, versions: m.versions, aliases: m.aliases }));
-  app.get('/models', async (_req, res) => send(res, modelsPage(await summaries())));
+  app.get('/models', async (_req, res) => send(res, modelsPage(await models.list())));
   app.get('/models/:name', async (req, res) => {
-    const model = (await summaries()).find((m) => m.name === param(req, 'name'));
+    const model = await models.describe(param(req, 'name'));
     if (!model) return notFound(res, `no model "${param(req, 'name')}"`);
     const asked = Number(req.query.version);
     const shown = Number.isInteger(asked) && model.versions.some((v) => v.version === asked) ? asked : model.aliases.production ?? model.versions.at(-1)?.version ?? 0;

@@ -61,6 +61,13 @@ export interface ModelVersionMeta {
   autorec?: { variant: string; users: number; items: number; ratings: number; min: number; max: number };
 }
 
+/** A model as listed: its versions (no weights), oldest first, and its aliases. */
+export interface ModelListing {
+  name: string;
+  versions: ModelVersionMeta[];
+  aliases: Record<string, number>;
+}
+
 /** What `modelEvents()` carries (JSON) after a promotion or a rollback. */
 export interface ModelEvent {
   event: 'promote' | 'rollback';
@@ -243,18 +250,25 @@ export class ModelRegistry {
   }
 
   /** Every model with at least one version, by name; versions in ascending order. */
-  async list(): Promise<{ name: string; versions: ModelVersionMeta[]; aliases: Record<string, number> }[]> {
-    const k = this.keys.model;
-    const names = (await this.redis.smembers(k.index())).sort(compareIds);
-    if (names.length === 0) return [];
+  async list(): Promise<ModelListing[]> {
+    const names = (await this.redis.smembers(this.keys.model.index())).sort(compareIds);
     // One pipeline per model, not one for all: each model's keys live in their own cluster slot.
-    const replies = (await Promise.all(names.map((name) => execOrThrow(this.redis.pipeline().hgetall(k.versions(name)).hgetall(k.aliases(name)))))).flat() as Record<string, string>[];
-    return names.map((name, i) => ({
-      name,
-      versions: Object.values(replies[2 * i]).map((json) => JSON.parse(json) as ModelVersionMeta).sort((a, b) => a.version - b.version),
-      aliases: Object.fromEntries(Object.entries(replies[2 * i + 1]).map(([alias, v]) => [alias, Number(v)])),
-    })).filter((m) => m.versions.length > 0);
+    const listed = await Promise.all(names.map((name) => this.describe(name)));
+    return listed.filter((m): m is ModelListing => m !== undefined);
   }
+
+  /** One model's versions (no weights), oldest first, and its aliases; undefined when it has no version. */
+  async describe(name: string): Promise<ModelListing | undefined> {
+    const k = this.keys.model;
+    const [versions, aliases] = (await execOrThrow(this.redis.pipeline().hgetall(k.versions(name)).hgetall(k.aliases(name)))) as Record<string, string>[];
+    if (Object.keys(versions).length === 0) return undefined;
+    return {
+      name,
+      versions: Object.values(versions).map((json) => JSON.parse(json) as ModelVersionMeta).sort((a, b) => a.version - b.version),
+      aliases: Object.fromEntries(Object.entries(aliases).map(([alias, v]) => [alias, Number(v)])),
+    };
+  }
+
 
   /**
    * Points `alias` (default `production`) at the version `version` resolves to, and returns that version. The

@@ -1,20 +1,15 @@
 /** The models pages: every model with its aliases; one model's versions, metrics and loss curve, promote and rollback. */
 import { lossChart } from '../../../shared/report/charts.js';
-import type { ModelVersionMeta } from '../../../shared/store/models.js';
+import type { ModelListing, ModelVersionMeta } from '../../../shared/store/models.js';
 import { figure, html, trusted } from '../../../shared/report/markup.js';
 import { actionButton, page } from '../layout.js';
 
-export interface ModelSummary {
-  name: string;
-  versions: ModelVersionMeta[];
-  aliases: Record<string, number>;
-}
 
 function aliasesOf(aliases: Record<string, number>, version?: number): string {
   return Object.entries(aliases).filter(([, v]) => version === undefined || v === version).map(([a, v]) => (version === undefined ? `${a}→${v}` : a)).join(', ');
 }
 
-export function modelsPage(models: ModelSummary[]): string {
+export function modelsPage(models: ModelListing[]): string {
   const body = models.length === 0
     ? html`<p class="muted">No models yet.</p>`
     : html`<table id="models"><thead><tr><th>model</th><th>kind</th><th>versions</th><th>aliases</th><th>latest trained</th><th>latest val loss</th></tr></thead><tbody>
@@ -33,7 +28,7 @@ function epochsOf(meta: ModelVersionMeta): { epoch: number; loss: number; valLos
   return losses.loss.map((loss, i) => ({ epoch: i + 1, loss, ...(losses.valLoss?.[i] !== undefined ? { valLoss: losses.valLoss[i] } : {}) }));
 }
 
-export async function modelPage(model: ModelSummary, shown: number, actionToken: string, flash?: string): Promise<string> {
+export async function modelPage(model: ModelListing, shown: number, actionToken: string, flash?: string): Promise<string> {
   const meta = model.versions.find((v) => v.version === shown);
   const epochs = meta ? epochsOf(meta) : [];
   const chart = epochs.length > 0

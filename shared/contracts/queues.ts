@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { AutoRecOptionsSchema } from '../ml/autorec.js';
 import { ModelOptionsSchema } from '../ml/model-config.js';
 import { ThresholdMethodSchema } from '../ml/threshold.js';
+import { DISTANCE_METRICS } from '../analytics/neighbours.js';
 import { InputError } from './errors.js';
 import { NAME_PATTERN } from './keys.js';
 
@@ -61,6 +62,8 @@ export const PAYLOADS = {
     ...target, k: z.number().int().min(2).optional(), seed: z.number().int().nonnegative().default(0),
     /** `umap`: cluster a UMAP embedding of the codes (N2D, McConville et al. 2020) instead of the codes themselves. */
     manifold: z.enum(['none', 'umap']).default('none'),
+    /** With `umap`: distance between codes in its neighbour graph (cosine: the codes' direction only). */
+    metric: z.enum(DISTANCE_METRICS).default('cosine'),
     /** `kmeans` (k-means++ with restarts); the only method (no maintained npm Gaussian mixture fitted, issue 9). */
     method: z.enum(['kmeans']).default('kmeans'),
   }).strict(),

@@ -8,6 +8,7 @@
  * share of the training part (a stratified, seeded subset); the other training rows are unlabelled, which only `joint`
  * uses (for reconstruction). The held-out rows are never trained on, by the autoencoder or any classifier.
  */
+import type { DistanceMetric } from '../analytics/neighbours.js';
 import { InputError } from '../contracts/errors.js';
 import { ari, auprc, auroc, clusteringAccuracy, evaluateClusterings, fitKMeans, fitPca, mse, nmi, silhouetteScore, stratifiedSplit, trainSvm, accuracy, macroF1, type Split } from '../analytics/index.js';
 import type { Table } from '../data/table.js';
@@ -36,6 +37,8 @@ export interface EvaluateOptions {
   normal?: string;
   /** Also cluster a UMAP embedding of the codes (N2D) and report every variant in `clustering.variants`. Default none. */
   manifold?: 'none' | 'umap';
+  /** With `manifold: umap`: distance between codes in UMAP's neighbour graph. Default cosine. */
+  umapMetric?: DistanceMetric;
   /** Which classifiers to train and score, or `all` of them. Default svm. */
   classifier?: ClassifierName | 'all';
   /** `joint`: weight of the reconstruction loss. Default 1. */
@@ -96,7 +99,7 @@ export async function evaluate(table: Table, model: ModelOptions, options: Evalu
     const clusters = fitKMeans(codes, { k, seed }).assignments;
 
     const variants = options.manifold === 'umap'
-      ? Object.fromEntries((await evaluateClusterings(codes.values, codes.rows, q, labels, { k, seed })).map((v) => [v.variant, { k: v.k, accuracy: v.acc, nmi: v.nmi, ari: v.ari, seconds: v.seconds }]))
+      ? Object.fromEntries((await evaluateClusterings(codes.values, codes.rows, q, labels, { k, seed, ...(options.umapMetric ? { umap: { metric: options.umapMetric } } : {}) })).map((v) => [v.variant, { k: v.k, accuracy: v.acc, nmi: v.nmi, ari: v.ari, seconds: v.seconds }]))
       : undefined;
     const classification = await classificationSection(ae, train, test, codes, split, seed, options);
     const history = ae.history;

@@ -23,6 +23,7 @@ import { NAME_PATTERN, type Keyspace } from '../contracts/keys.js';
 import { parsePayload, QUEUES, RUN_STAGES, type PayloadInput, type RunStage } from '../contracts/queues.js';
 import type { AutoRecOptions } from '../ml/autorec.js';
 import type { ModelOptions } from '../ml/model-config.js';
+import type { DistanceMetric } from '../analytics/neighbours.js';
 import type { ThresholdMethod } from '../ml/threshold.js';
 import { DEFAULT_JOB_OPTIONS } from './queues.js';
 
@@ -42,6 +43,8 @@ export interface RunRequest {
   k?: number;
   /** `umap`: the cluster stage clusters a UMAP embedding of the codes (N2D). Default none. */
   manifold?: 'none' | 'umap';
+  /** With `manifold: umap`: distance between codes in UMAP's neighbour graph. Default cosine. */
+  umapMetric?: DistanceMetric;
   /** Alert threshold on reconstruction error. Default: the model's. */
   threshold?: number;
   /** Held-out share for the SVM's accuracy. Default 0.3. */
@@ -76,7 +79,7 @@ export async function submitRun(flows: FlowProducer, keys: Keyspace, request: Ru
   const payloads: { [Q in RunStage]: PayloadInput<Q> } = {
     train: { model, dataset, options: request.options, threshold: request.thresholdMethod, normal: request.normal },
     encode: { model, dataset },
-    cluster: { model, dataset, k: request.k, seed, manifold: request.manifold },
+    cluster: { model, dataset, k: request.k, seed, manifold: request.manifold, metric: request.umapMetric },
     classify: { model, dataset, testFraction: request.testFraction, seed },
     detect: { model, dataset, threshold: request.threshold },
     run: { run, model, dataset },

@@ -67,7 +67,7 @@ test('cluster jobs with manifold none and umap on digit codes; a bad method fail
   const cluster = async (manifold: 'none' | 'umap') => {
     const done = await settled(queues.cluster, (await queues.cluster.add('cluster', { ...target, manifold, seed: 0 })).id!, 60_000);
     assert.equal(done.state, 'completed', done.job.failedReason);
-    return { result: RESULTS.cluster.parse(done.job.returnvalue), stored: await embeddings.readResult<{ centroids: number[][]; umap?: { nComponents: number; nNeighbors: number; minDist: number; centroids: number[][] } }>(target, 'cluster') };
+    return { result: RESULTS.cluster.parse(done.job.returnvalue), stored: await embeddings.readResult<{ centroids: number[][]; umap?: { nComponents: number; nNeighbors: number; minDist: number; metric: string; centroids: number[][] } }>(target, 'cluster') };
   };
   const plain = await cluster('none');
   assert.deepEqual([plain.result.k, plain.result.manifold, plain.result.method], [10, 'none', 'kmeans']);
@@ -92,7 +92,7 @@ test('cluster jobs with manifold none and umap on digit codes; a bad method fail
   const stored = umap.stored!;
   assert.equal(stored.centroids.length, 10);
   assert.equal(stored.centroids[0].length, 10, 'code-space member means (code size 10)');
-  assert.deepEqual([stored.umap!.nComponents, stored.umap!.nNeighbors, stored.umap!.minDist, stored.umap!.centroids.length], [10, 20, 0, 10]);
+  assert.deepEqual([stored.umap!.nComponents, stored.umap!.nNeighbors, stored.umap!.minDist, stored.umap!.metric, stored.umap!.centroids.length], [10, 20, 0, 'cosine', 10]);
 
   const bad = await settled(queues.cluster, (await queues.cluster.add('cluster', { ...target, method: 'gmm' } as never)).id!);
   assert.equal(bad.state, 'failed');

@@ -45,6 +45,35 @@ test('exact neighbours: each row first in its own list, nearest first, the same 
   await assert.rejects(nearestNeighbours({ values: f.values, rows: f.rows, width: f.width }, 0), (e: unknown) => e instanceof InputError && /field "k"/.test(e.message));
 });
 
+test('cosine neighbours: the same as a full sort of 1 − cos, blind to each row\'s length, zero rows at distance 1', async () => {
+  const f = blobs(3, 20, 4);
+  const scaled = Float32Array.from(f.values, (v, i) => v * (1 + Math.floor(i / f.width) % 7));
+  const cos = (x: Float32Array, i: number, r: number) => {
+    let dot = 0, ni = 0, nr = 0;
+    for (let j = 0; j < f.width; j++) {
+      dot += x[i * f.width + j] * x[r * f.width + j];
+      ni += x[i * f.width + j] ** 2;
+      nr += x[r * f.width + j] ** 2;
+    }
+    return 1 - dot / Math.sqrt(ni * nr);
+  };
+  const plain = await nearestNeighbours({ values: f.values, rows: f.rows, width: f.width }, 6, 'cosine');
+  const lengths = await nearestNeighbours({ values: scaled, rows: f.rows, width: f.width }, 6, 'cosine');
+  for (let i = 0; i < f.rows; i++) {
+    assert.equal(plain.indices[i][0], i);
+    const all = Array.from({ length: f.rows }, (_, r) => cos(f.values, i, r)).sort((a, b) => a - b);
+    plain.distances[i].forEach((d, j) => assert.ok(Math.abs(d - Math.max(0, all[j])) < 1e-9, `row ${i}, rank ${j}: ${d} vs ${all[j]}`));
+    assert.deepEqual(lengths.indices[i], plain.indices[i], `row ${i}: scaling rows changes no neighbour`);
+  }
+  const withZero = Float32Array.from([0, 0, 1, 0, 2, 0, 0, 1]);
+  const z = await nearestNeighbours({ values: withZero, rows: 4, width: 2 }, 4, 'cosine');
+  assert.deepEqual(z.indices[0], [0, 1, 2, 3], 'a zero row is at 0 from itself, 1 from the others (ties by index)');
+  assert.deepEqual(z.distances[0], [0, 1, 1, 1]);
+  assert.deepEqual(z.indices[1].slice(0, 2).sort(), [1, 2], 'parallel rows are at distance 0');
+  await assert.rejects(nearestNeighbours({ values: f.values, rows: f.rows, width: f.width }, 3, 'manhattan' as 'cosine'),
+    (e: unknown) => e instanceof InputError && /field "metric"/.test(e.message) && /manhattan/.test(e.message));
+});
+
 test('UMAP + k-means recovers four separated blobs; the embedding has k columns; same seed, same result', async () => {
   const f = blobs(4, 60, 8);
   const options: ClusterCodesOptions = { manifold: 'umap', k: 4, seed: 3, umap: { nEpochs: 100 } };
@@ -100,6 +129,7 @@ test('bad options are InputErrors naming the field and value', async () => {
   await assert.rejects(run({ manifold: 'umap', umap: { nNeighbors: 30 } }), named('nNeighbors', '30'));
   await assert.rejects(run({ manifold: 'umap', umap: { minDist: -0.1 } }), named('minDist', '-0.1'));
   await assert.rejects(run({ manifold: 'umap', umap: { nComponents: 0 } }), named('nComponents', '0'));
+  await assert.rejects(run({ manifold: 'umap', umap: { metric: 'l1' as 'cosine' } }), named('metric', 'l1'));
   await assert.rejects(run({}, f.values.subarray(3)), named('data'));
   await assert.rejects(run({}, f.values.subarray(0, 6), 2), named('rows', '2'));
   await assert.rejects(evaluateClusterings(f.values, f.rows, f.width, ['a']), named('labels'));

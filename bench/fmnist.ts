@@ -15,7 +15,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ import { sliceRows } from '../shared/pipeline/rows.js';
 import { Autoencoder } from '../shared/ml/autoencoder.js';
 import { initBackend, type BackendName } from '../shared/ml/backend.js';
 import type { ModelOptions } from '../shared/ml/model-config.js';
+import { saveCodes } from './codes-file.js';
 import { machineDetails, machineMarkdown } from './machine.js';
 import { writeResults } from './results-file.js';
 import { median } from './stats.js';
@@ -63,16 +64,6 @@ const RECIPE: ModelOptions = {
   optimizer: 'adam', learningRate: 1e-3, lrSchedule: 'constant', batchSize: 256, validationSplit: 0, scale: 'none',
 };
 
-/** Our codes and labels, for scikit-learn's K-means and SVC on the very same inputs (bench/peer/same_codes.py). */
-async function saveCodes(dir: string, train: { values: Float32Array; labels: string[] }, test: { values: Float32Array; labels: string[] }): Promise<void> {
-  const bytes = (v: Float32Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  await writeFile(path.join(dir, 'train_codes.f32'), bytes(train.values));
-  await writeFile(path.join(dir, 'test_codes.f32'), bytes(test.values));
-  await writeFile(path.join(dir, 'train_labels.json'), JSON.stringify(train.labels));
-  await writeFile(path.join(dir, 'test_labels.json'), JSON.stringify(test.labels));
-  await writeFile(path.join(dir, 'meta.json'), JSON.stringify({ width: 64 }));
-}
-
 async function ours(epochs: number, rows: number, oneclass: boolean, backend: BackendName, codesDir?: string): Promise<FmnistFigures & { svm_subsample: SvmSubsample[] }> {
   await initBackend(backend, () => {}, { blasThreads: loadConfig().blasThreads });
   const all = await readIdxTable(`${DIR}train-images-idx3-ubyte.gz`, `${DIR}train-labels-idx1-ubyte.gz`);
@@ -96,7 +87,7 @@ async function ours(epochs: number, rows: number, oneclass: boolean, backend: Ba
     const kmeansSeconds = (performance.now() - started) / 1000;
     const svmRows = Math.min(10_000, train.rows);
     const trainCodes = { values: model.encode(sliceRows(train, 0, svmRows)), rows: svmRows, width: 64 };
-    if (codesDir !== undefined) await saveCodes(codesDir, { values: trainCodes.values, labels: train.labels!.slice(0, svmRows) }, { values: codes!, labels: test.labels! });
+    if (codesDir !== undefined) await saveCodes(codesDir, 64, { values: trainCodes.values, labels: train.labels!.slice(0, svmRows) }, { values: codes!, labels: test.labels! });
     started = performance.now();
     const svm = await trainSvm(trainCodes, train.labels!.slice(0, svmRows), { kernel: 'rbf', C: 10, gamma: 'scale' });
     const predicted = svm.predict(testCodes);

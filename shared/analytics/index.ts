@@ -9,3 +9,4 @@ export * from './svm.js';
 export * from './cluster-codes.js';
 export * from './cluster-evaluation.js';
 export * from './manifold.js';
+export * from './neighbours.js';

@@ -1,6 +1,7 @@
 // The cluster job's manifold step on a real redis-server: train → encode → cluster on 600 digits, with and without
-// UMAP; the UMAP job keeps the event loop turning (its lock renews), stores code-space centroids, and a method that
-// does not exist fails at once, naming the field.
+// UMAP; the UMAP job keeps the event loop turning (its lock renews), stores code-space centroids, and a method or
+// metric that does not exist fails at once, naming the field; the metric reaches UMAP and is stored; a run request's
+// manifold and metric reach its cluster job.
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { before, test } from 'node:test';
@@ -10,6 +11,7 @@ import { readTable } from '../../shared/data/read-table.js';
 import { selectRows, type Table } from '../../shared/data/table.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
+import { makeFlowProducer, submitRun } from '../../shared/pipeline/flow.js';
 import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
@@ -35,7 +37,7 @@ before(async () => {
   digits = selectRows(all, Array.from({ length: ROWS }, (_, i) => i));
 });
 
-test('cluster jobs with manifold none and umap on digit codes; a bad method fails at once', async (t) => {
+test('cluster jobs with manifold none and umap (cosine, euclidean) on digit codes; a bad method or metric fails at once', async (t) => {
   const keys = keyspace(fixture.prefix());
   const connection = trackedRedis(fixture.url(), { bullmq: true, name: 'cluster-variants-test' });
   const datasets = new DatasetStore(connection, keys);
@@ -64,8 +66,8 @@ test('cluster jobs with manifold none and umap on digit codes; a bad method fail
   assert.equal(encoded.state, 'completed', encoded.job.failedReason);
   const target = { model: 'd', version: 1, dataset: 'digits' };
 
-  const cluster = async (manifold: 'none' | 'umap') => {
-    const done = await settled(queues.cluster, (await queues.cluster.add('cluster', { ...target, manifold, seed: 0 })).id!, 60_000);
+  const cluster = async (manifold: 'none' | 'umap', metric?: 'euclidean') => {
+    const done = await settled(queues.cluster, (await queues.cluster.add('cluster', { ...target, manifold, seed: 0, ...(metric ? { metric } : {}) })).id!, 60_000);
     assert.equal(done.state, 'completed', done.job.failedReason);
     return { result: RESULTS.cluster.parse(done.job.returnvalue), stored: await embeddings.readResult<{ centroids: number[][]; umap?: { nComponents: number; nNeighbors: number; minDist: number; metric: string; centroids: number[][] } }>(target, 'cluster') };
   };
@@ -94,8 +96,30 @@ test('cluster jobs with manifold none and umap on digit codes; a bad method fail
   assert.equal(stored.centroids[0].length, 10, 'code-space member means (code size 10)');
   assert.deepEqual([stored.umap!.nComponents, stored.umap!.nNeighbors, stored.umap!.minDist, stored.umap!.metric, stored.umap!.centroids.length], [10, 20, 0, 'cosine', 10]);
 
-  const bad = await settled(queues.cluster, (await queues.cluster.add('cluster', { ...target, method: 'gmm' } as never)).id!);
-  assert.equal(bad.state, 'failed');
-  assert.match(bad.job.failedReason, /field "method"/);
-  assert.equal(bad.job.attemptsMade, 1, 'bad input is not retried');
+  const euclidean = await cluster('umap', 'euclidean');
+  assert.equal(euclidean.stored!.umap!.metric, 'euclidean');
+  assert.ok(euclidean.result.nmi! > 0.7, `NMI ${euclidean.result.nmi}`);
+  assert.notDeepEqual(await embeddings.readAssignments(target, 'clusters'), clusters, 'another metric, another neighbour graph');
+
+  for (const [field, value] of [['method', 'gmm'], ['metric', 'manhattan']]) {
+    const bad = await settled(queues.cluster, (await queues.cluster.add('cluster', { ...target, manifold: 'umap', [field]: value } as never)).id!);
+    assert.equal(bad.state, 'failed');
+    assert.match(bad.job.failedReason, new RegExp(`field "${field}"`));
+    assert.equal(bad.job.attemptsMade, 1, 'bad input is not retried');
+  }
+});
+
+test('a run with --manifold umap --umap-metric euclidean submits a cluster job carrying both', async (t) => {
+  const keys = keyspace(`${fixture.prefix()}:no-workers`);
+  const connection = trackedRedis(fixture.url(), { bullmq: true, name: 'cluster-variants-flow-test' });
+  const flows = makeFlowProducer(connection, keys);
+  const queue = makeQueue('cluster', connection, keys);
+  t.after(async () => {
+    await flows.close();
+    await queue.close();
+    await closeRedis(connection);
+  });
+  const { run } = await submitRun(flows, keys, { run: 'r1', model: 'm', dataset: 'digits', manifold: 'umap', umapMetric: 'euclidean' });
+  const job = await queue.getJob(run);
+  assert.deepEqual([job!.data.manifold, job!.data.metric], ['umap', 'euclidean']);
 });

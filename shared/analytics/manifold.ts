@@ -4,11 +4,11 @@
  * umap-learn starts from a spectral one. Deterministic for a seed: the neighbours are exact (./neighbours.ts) and every
  * random draw of umap-js comes from our seeded generator.
  *
- * Cost, measured on 10k Fashion-MNIST codes on the 2-core development machine under load (load average 5–6; about a
- * third of these when idle): exact neighbours 6 s (10-D codes) to 28 s (64-D), yielding between rows; umap-js's fuzzy
- * graph (`initializeFit`) 29 s in ONE synchronous block; 200 SGD epochs 55–61 s, yielding between epochs (≤ 1.6 s
- * each). That block must stay under half the BullMQ job lock (LATENTFLOW_JOB_LOCK_MS, default 60 s): raise the lock
- * for UMAP on much more than 10k codes.
+ * Cost on 10k Fashion-MNIST 10-D codes, 2-core development machine, idle: exact neighbours 1.9 s (cosine; about 5×
+ * more for 64-D codes), yielding between rows; umap-js's fuzzy graph (`initializeFit`) 9.9 s in ONE synchronous block
+ * (29 s under heavy load); 500 SGD epochs 38 s, yielding between epochs (≤ 0.13 s each). umap-learn does the same in
+ * 15–24 s (bench/results/fmnist-cluster.md). The block must stay under half the BullMQ job lock
+ * (LATENTFLOW_JOB_LOCK_MS, default 60 s): raise the lock for UMAP on much more than 10k codes.
  */
 import { UMAP } from 'umap-js';
 import { InputError } from '../contracts/errors.js';

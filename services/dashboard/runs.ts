@@ -60,7 +60,7 @@ async function runRow(queues: RunQueues, job: Job): Promise<RunRow> {
 
 /**
  * The request that submits the run `id` again: its stage jobs' payloads (the model options, threshold method,
- * k, seeds, alert threshold and the set of downstream stages). InputError when the run's train job is gone.
+ * k, manifold and its metric, seeds, alert threshold and the set of downstream stages). InputError when the run's train job is gone.
  */
 export async function requestOf(queues: RunQueues, id: string): Promise<RunRequest> {
   const data = async <Q extends RunStage>(q: Q) => ((await queues[q].getJob(id)) as Job | undefined)?.data as Payload<Q> | undefined;
@@ -70,7 +70,7 @@ export async function requestOf(queues: RunQueues, id: string): Promise<RunReque
   return {
     model: String(train.model), dataset: String(train.dataset),
     options: train.options, thresholdMethod: train.threshold, normal: train.normal,
-    k: cluster?.k, manifold: cluster?.manifold, seed: cluster?.seed ?? classify?.seed, testFraction: classify?.testFraction, threshold: detect?.threshold,
+    k: cluster?.k, manifold: cluster?.manifold, umapMetric: cluster?.metric, seed: cluster?.seed ?? classify?.seed, testFraction: classify?.testFraction, threshold: detect?.threshold,
     stages: DOWNSTREAM_STAGES.filter((s) => present[s] !== undefined),
   };
 }

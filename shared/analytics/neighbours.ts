@@ -26,7 +26,7 @@ export async function nearestNeighbours(data: Matrix, k: number, metric: Distanc
   const { values: x, rows, width } = toFloat64(data, 'data'); // a copy: cosine scales its rows in place
   if (!Number.isInteger(k) || k < 1 || k > rows) throw new InputError(`must be an integer from 1 to the rows (${rows})`, { field: 'k', value: k });
   if (!DISTANCE_METRICS.includes(metric)) throw new InputError(`must be one of ${DISTANCE_METRICS.join(', ')}`, { field: 'metric', value: metric });
-  // Cosine compares rows scaled to unit length (zero rows stay zero), ranking by −a·b; euclidean ranks by ‖a − b‖².
+  // Cosine ranks by 1 − a·b of rows scaled to unit length (zero rows stay zero); euclidean by ‖a − b‖², rooted at the end.
   const cosine = metric === 'cosine';
   const zero = new Uint8Array(rows);
   if (cosine) {

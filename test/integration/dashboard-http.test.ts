@@ -154,7 +154,7 @@ describe('actions', () => {
       await train.close();
       await runQueue.close();
     });
-    await submitRun(flows, keys, { run: 'r-1', model: 'm', dataset: 'nowhere', options: { codeSize: 3, epochs: 2 }, k: 4, stages: ['cluster', 'detect'] });
+    await submitRun(flows, keys, { run: 'r-1', model: 'm', dataset: 'nowhere', options: { codeSize: 3, epochs: 2 }, k: 4, manifold: 'umap', umapMetric: 'euclidean', stages: ['cluster', 'detect'] });
     startPipeline(t, fixture, keys);
     assert.equal((await settled(train, 'r-1', 20_000)).state, 'failed');
     assert.equal((await settled(runQueue, 'r-1', 10_000)).state, 'failed', 'the run fails with its train stage');
@@ -170,7 +170,8 @@ describe('actions', () => {
     assert.match(id, /^r-1-retry-\d+$/);
     const again = await train.getJob(id);
     assert.deepEqual(again?.data, { model: 'm', dataset: 'nowhere', options: { codeSize: 3, epochs: 2 } });
-    assert.equal((await makeQueueJob(keys, 'cluster', id))?.k, 4);
+    const cluster = await makeQueueJob(keys, 'cluster', id);
+    assert.deepEqual([cluster?.k, cluster?.manifold, cluster?.metric], [4, 'umap', 'euclidean']);
     assert.equal(await makeQueueJob(keys, 'classify', id), undefined, 'the stages of the original run, no more');
   });
 });

@@ -10,15 +10,15 @@ import { decodeArtifact, encodeArtifact } from './artifact.js';
 import { cellErrors } from './loss.js';
 import { checkMatrix, type Matrix } from './matrix.js';
 import { resolveModelConfig, type ModelConfig, type ModelOptions } from './model-config.js';
-import { buildStack, disposeStack, forward, restoreStack, specsOf, stackWeights, type DenseLayer, type LayerSpec } from './network.js';
-import { nativeInference, type NativeForward, type NativeInference } from './native-train.js';
+import { buildStack, disposeOnFailure, disposeStack, forward, INFERENCE_BATCH, mapBatches, restoreStack, specsOf, stackWeights, tfjsForward, type DenseLayer, type LayerSpec } from './network.js';
+import { nativeInference, type NativeInference } from './native-train.js';
 import { applyScaler, fitScaler, invertScaler, type Scaler } from './scaler.js';
 import { estimateThreshold, type Threshold, type ThresholdMethod } from './threshold.js';
 import { gatherRows } from './random.js';
 import { trainRecirculation, type RecirculationOptions } from './recirculation.js';
 import { backpropEngine, trainStacks, type FitHooks, type TrainingData, type TrainingHistory, type TrainingOutcome } from './train.js';
 
-const BATCH = 2048;
+const BATCH = INFERENCE_BATCH;
 const ARTIFACT_FORMAT = 1;
 
 /** Per-row reconstruction errors, and when asked for, per-cell errors (rows × width) and the codes (rows × codeSize). */
@@ -208,20 +208,8 @@ export class Autoencoder {
   private inference(): Pick<NativeInference, 'scale' | 'encoder' | 'decoder'> {
     const native = this.nativeStacks();
     if (native) return native;
-    const onTfjs = (stack: DenseLayer[]): NativeForward => (x, n) =>
-      tf.tidy(() => forward(stack, tf.tensor2d(x, [n, x.length / n])).dataSync() as Float32Array);
-    return { scale: (values) => applyScaler(this.scaler, values, this.inputWidth), encoder: onTfjs(this.encoder), decoder: onTfjs(this.decoder) };
+    return { scale: (values) => applyScaler(this.scaler, values, this.inputWidth), encoder: tfjsForward(this.encoder), decoder: tfjsForward(this.decoder) };
   }
-}
-
-/** `fn` over BATCH-row slices of a rows × inWidth matrix, into one rows × outWidth matrix. */
-function mapBatches(values: Float32Array, rows: number, inWidth: number, outWidth: number, fn: NativeForward): Float32Array {
-  const out = new Float32Array(rows * outWidth);
-  for (let start = 0; start < rows; start += BATCH) {
-    const n = Math.min(BATCH, rows - start);
-    out.set(fn(values.subarray(start * inWidth, (start + n) * inWidth), n), start * outWidth);
-  }
-  return out;
 }
 
 function specsFor(inputs: number, widths: number[], hidden: LayerSpec['activation'], last: LayerSpec['activation']): LayerSpec[] {
@@ -232,13 +220,8 @@ function specsFor(inputs: number, widths: number[], hidden: LayerSpec['activatio
 async function backpropagate(data: TrainingData, config: ModelConfig, hooks: FitHooks): Promise<TrainingOutcome & { encoder: DenseLayer[]; decoder: DenseLayer[] }> {
   const encoder = buildStack(specsFor(config.inputWidth, config.encoder, config.activation, config.codeActivation), config.seed);
   const decoder = buildStack(specsFor(config.codeSize, [...config.decoder, config.inputWidth], config.activation, config.outputActivation), config.seed + 1);
-  try {
-    return { encoder, decoder, ...(await trainStacks(encoder, decoder, data, config, backpropEngine(encoder, decoder, config, data.width), hooks)) };
-  } catch (error) {
-    disposeStack(encoder);
-    disposeStack(decoder);
-    throw error;
-  }
+  const outcome = await disposeOnFailure([encoder, decoder], () => trainStacks(encoder, decoder, data, config, backpropEngine(encoder, decoder, config, data.width), hooks));
+  return { encoder, decoder, ...outcome };
 }
 
 /** The model options recirculation reads (model-config.ts `trainer`): the code is its hidden layer. */

@@ -18,7 +18,7 @@ import { InputError } from '../contracts/errors.js';
 import type { Autoencoder } from './autoencoder.js';
 import { trainHead, tuneNetwork, type PhaseHooks, type PhaseProgress, type Rows } from './classifier-phases.js';
 import { checkMatrix, type Matrix } from './matrix.js';
-import { buildStack, disposeStack, forward, stackWeights, type DenseLayer, type LayerSpec } from './network.js';
+import { buildStack, disposeStack, mapBatches, stackWeights, tfjsForward, type DenseLayer, type LayerSpec } from './network.js';
 import { seededRandom } from './random.js';
 import { applyScaler } from './scaler.js';
 
@@ -100,25 +100,10 @@ export interface EncoderClassifier {
   dispose(): void;
 }
 
-const PREDICT_BATCH = 2048;
-
 function headSpecs(codeSize: number, hidden: number, classes: number): LayerSpec[] {
   return hidden > 0
     ? [{ inputs: codeSize, units: hidden, activation: 'elu' }, { inputs: hidden, units: classes, activation: 'linear' }]
     : [{ inputs: codeSize, units: classes, activation: 'linear' }];
-}
-
-function encodeRows(encoder: DenseLayer[], rows: Rows): Float32Array {
-  const width = encoder.at(-1)!.kernel.shape[1]!;
-  const out = new Float32Array(rows.rows * width);
-  for (let start = 0; start < rows.rows; start += PREDICT_BATCH) {
-    const n = Math.min(PREDICT_BATCH, rows.rows - start);
-    tf.tidy(() => {
-      const x = tf.tensor2d(rows.values.subarray(start * rows.width, (start + n) * rows.width), [n, rows.width]);
-      out.set(forward(encoder, x).dataSync(), start * width);
-    });
-  }
-  return out;
 }
 
 function checkData(model: Autoencoder, data: ClassifierData): void {
@@ -162,7 +147,10 @@ export async function fitEncoderClassifier(
   const phase = (steps: number, learningRate: number, noise: number, noiseSeed: number) =>
     ({ steps, learningRate, batchSize: config.batchSize, random, noise, noiseSeed });
   try {
-    const codes = { values: encodeRows(encoder, labelled), rows: labelled.rows, width: model.codeSize, classIds, classes: classes.length };
+    const codes = {
+      values: mapBatches(labelled.values, labelled.rows, labelled.width, model.codeSize, tfjsForward(encoder)),
+      rows: labelled.rows, width: model.codeSize, classIds, classes: classes.length,
+    };
     await trainHead(head, codes, phase(config.headSteps, config.learningRate, config.codeNoise, config.seed * 100_003), recorded);
     if (kind !== 'frozen') {
       const reconstruction = kind === 'joint' && config.alpha > 0
@@ -193,22 +181,13 @@ function classifierOf(
   kind: EncoderClassifierKind, config: EncoderClassifierConfig, classes: string[], history: ClassifierEpoch[],
   model: Autoencoder, encoder: DenseLayer[], head: DenseLayer[],
 ): EncoderClassifier {
-  const scaler = model.scaler;
   const width = model.inputWidth;
+  const classify = tfjsForward([...encoder, ...head], (logits) => tf.softmax(logits));
   let disposed = false;
   const probabilities = (rows: Matrix): Float32Array => {
     if (disposed) throw new Error('this classifier has been disposed');
     checkMatrix(rows, width);
-    const scaled = applyScaler(scaler, rows.values, width);
-    const out = new Float32Array(rows.rows * classes.length);
-    for (let start = 0; start < rows.rows; start += PREDICT_BATCH) {
-      const n = Math.min(PREDICT_BATCH, rows.rows - start);
-      tf.tidy(() => {
-        const x = tf.tensor2d(scaled.subarray(start * width, (start + n) * width), [n, width]);
-        out.set(tf.softmax(forward(head, forward(encoder, x))).dataSync(), start * classes.length);
-      });
-    }
-    return out;
+    return mapBatches(applyScaler(model.scaler, rows.values, width), rows.rows, width, classes.length, classify);
   };
   return {
     kind, config, classes, history, probabilities,

@@ -29,7 +29,7 @@ import seedrandom from 'seedrandom';
 import type { Activation, ModelConfig } from './model-config.js';
 import type { Scaler } from './scaler.js';
 import { loadNativeBlas, nativeBlasError, type NativeBlas } from './native-blas.js';
-import { LEAKY_RELU_ALPHA, type DenseLayer } from './network.js';
+import { LEAKY_RELU_ALPHA, type DenseLayer, type RowsForward } from './network.js';
 import type { StepEngine } from './train.js';
 
 /** dense.c's activation codes. */
@@ -195,7 +195,7 @@ export function nativeInference(encoder: DenseLayer[], decoder: DenseLayer[], sc
 }
 
 /** The forward pass of a stack on the addon: maps `rows` rows of input to a new rows × out array. */
-export type NativeForward = (x: Float32Array, rows: number) => Float32Array;
+export type NativeForward = RowsForward;
 
 /**
  * `stack`'s forward pass (network.ts `forward`) on a snapshot of its current weights, run by the addon without tfjs,

@@ -67,6 +67,27 @@ export function forward(stack: DenseLayer[], x: tf.Tensor2D): tf.Tensor2D {
   return h;
 }
 
+/** A forward pass over a batch of `rows` row-major rows, as a plain array (tfjs here; the native addon's has the same shape). */
+export type RowsForward = (x: Float32Array, rows: number) => Float32Array;
+
+/** `stack`'s forward pass on tfjs, optionally followed by `then` (e.g. a softmax), as a {@link RowsForward}. */
+export function tfjsForward(stack: DenseLayer[], then: (y: tf.Tensor2D) => tf.Tensor2D = (y) => y): RowsForward {
+  return (x, rows) => tf.tidy(() => then(forward(stack, tf.tensor2d(x, [rows, x.length / rows]))).dataSync() as Float32Array);
+}
+
+/** Rows per batch of {@link mapBatches}: bounds the tensors of inference on large inputs. */
+export const INFERENCE_BATCH = 2048;
+
+/** `fn` over INFERENCE_BATCH-row slices of a rows × inWidth matrix, into one rows × outWidth matrix. */
+export function mapBatches(values: Float32Array, rows: number, inWidth: number, outWidth: number, fn: RowsForward): Float32Array {
+  const out = new Float32Array(rows * outWidth);
+  for (let start = 0; start < rows; start += INFERENCE_BATCH) {
+    const n = Math.min(INFERENCE_BATCH, rows - start);
+    out.set(fn(values.subarray(start * inWidth, (start + n) * inWidth), n), start * outWidth);
+  }
+  return out;
+}
+
 export function specsOf(stack: DenseLayer[]): LayerSpec[] {
   return stack.map((l) => ({ inputs: l.kernel.shape[0], units: l.kernel.shape[1]!, activation: l.activation }));
 }
@@ -82,6 +103,16 @@ export function stackWeights(stack: DenseLayer[]): Float32Array[] {
 
 export function assignWeights(stack: DenseLayer[], weights: tf.Tensor[]): void {
   variablesOf(stack).forEach((v, i) => v.assign(weights[i]));
+}
+
+/** Awaits `run`, disposing `stacks` if it throws (on success the caller keeps them): for training freshly built stacks. */
+export async function disposeOnFailure<T>(stacks: DenseLayer[][], run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    stacks.forEach(disposeStack);
+    throw error;
+  }
 }
 
 export function disposeStack(stack: DenseLayer[]): void {

@@ -27,7 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { ConfigError } from '../contracts/errors.js';
 import { describeIssues, ModelOptionsSchema, TRAINER_DEFAULTS } from './model-config.js';
-import { buildStack, disposeStack, forward, type DenseLayer } from './network.js';
+import { buildStack, disposeOnFailure, forward, type DenseLayer } from './network.js';
 import { trainStacks, type FitHooks, type StepEngine, type TrainingData, type TrainingOutcome } from './train.js';
 
 const model = ModelOptionsSchema.shape;
@@ -145,12 +145,7 @@ export async function trainRecirculation(data: TrainingData, options: Recirculat
   const { width } = data;
   const encoder = buildStack([{ inputs: width, units: config.hidden, activation: 'sigmoid' }], config.seed);
   const decoder = buildStack([{ inputs: config.hidden, units: width, activation: 'sigmoid' }], config.seed + 1);
-  try {
-    const loop = { ...config, minDelta: 0, patience: 0 };
-    return { encoder, decoder, ...(await trainStacks(encoder, decoder, data, loop, recirculationEngine(encoder[0], decoder[0], config.lambda), hooks)) };
-  } catch (error) {
-    disposeStack(encoder);
-    disposeStack(decoder);
-    throw error;
-  }
+  const loop = { ...config, minDelta: 0, patience: 0 };
+  const outcome = await disposeOnFailure([encoder, decoder], () => trainStacks(encoder, decoder, data, loop, recirculationEngine(encoder[0], decoder[0], config.lambda), hooks));
+  return { encoder, decoder, ...outcome };
 }

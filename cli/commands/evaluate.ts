@@ -1,8 +1,10 @@
 /** `latentflow evaluate <file> --label COL`: the whole recipe on a labelled file, as a table or JSON. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { MANIFOLDS, type Manifold } from '../../shared/analytics/cluster-codes.js';
 import { DISTANCE_METRICS, type DistanceMetric } from '../../shared/analytics/neighbours.js';
 import { readTable } from '../../shared/data/read-table.js';
-import { CLASSIFIERS, evaluate, type ClassificationFigures, type ClassifierName, type EvaluationReport } from '../../shared/evaluation/evaluate.js';
+import { CLASSIFIERS, type ClassifierName } from '../../shared/contracts/queues.js';
+import { evaluate, type ClassificationFigures, type EvaluationReport } from '../../shared/evaluation/evaluate.js';
 import { inFlagTerms, modelOptionsFrom, withModelFlags } from '../model-flags.js';
 import { formatTable } from '../output.js';
 import { epochBar } from '../progress.js';
@@ -43,7 +45,7 @@ export function evaluateCommand(): Command {
     .option('--normal <value>', 'label value of normal rows: also train on normal training rows only and report anomaly AUROC/AUPRC')
     .option('--k <n>', 'k-means clusters (default: number of labels)', clusters)
     .option('--test-fraction <f>', 'share of each class held out for testing', fraction, 0.3)
-    .addOption(new Option('--manifold <name>', 'umap: also k-means on a UMAP embedding of the codes (N2D), every variant reported').choices(['none', 'umap']).default('none'))
+    .addOption(new Option('--manifold <name>', 'umap: also k-means on a UMAP embedding of the codes (N2D), every variant reported').choices([...MANIFOLDS]).default('none'))
     .addOption(new Option('--umap-metric <name>', 'with --manifold umap: distance between codes in its neighbour graph').choices([...DISTANCE_METRICS]).default('cosine'))
     .addOption(new Option('--classifier <name>', 'svm: RBF SVM on the codes; frozen: softmax head on the encoder; finetune: then the encoder too; joint: head + decoder on cross-entropy + alpha × reconstruction; all: the four')
       .choices([...CLASSIFIERS, 'all']).default('svm'))
@@ -60,7 +62,7 @@ export function evaluateCommand(): Command {
     let report: EvaluationReport;
     try {
       report = await evaluate(table, modelOptionsFrom(opts), {
-        testFraction: opts.testFraction as number, k: opts.k as number | undefined, normal: opts.normal as string | undefined, manifold: opts.manifold as 'none' | 'umap', umapMetric: opts.umapMetric as DistanceMetric,
+        testFraction: opts.testFraction as number, k: opts.k as number | undefined, normal: opts.normal as string | undefined, manifold: opts.manifold as Manifold, umapMetric: opts.umapMetric as DistanceMetric,
         classifier: opts.classifier as ClassifierName | 'all', alpha: opts.alpha as number, labelFraction: opts.labelFraction as number,
         onEpoch: (_stage, p) => bar?.update(p),
       }, backend.name);

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { MANIFOLDS, type Manifold } from '../../shared/analytics/cluster-codes.js';
 import { DISTANCE_METRICS, type DistanceMetric } from '../../shared/analytics/neighbours.js';
 import { InputError } from '../../shared/contracts/errors.js';
 import { formatOf, readTable } from '../../shared/data/read-table.js';
@@ -46,7 +47,7 @@ export function runCommand(): Command {
     .argument('<dataset>', 'a dataset name, or a data file (imported first as a dataset named after the file)')
     .option('--model <name>', 'model name (default: the dataset name)')
     .option('--k <n>', 'k-means clusters (default: the number of labels)', clusters)
-    .addOption(new Option('--manifold <name>', 'umap: k-means on a UMAP embedding of the codes (N2D) instead of the codes').choices(['none', 'umap']))
+    .addOption(new Option('--manifold <name>', 'umap: k-means on a UMAP embedding of the codes (N2D) instead of the codes').choices([...MANIFOLDS]))
     .addOption(new Option('--umap-metric <name>', 'with --manifold umap: distance between codes in its neighbour graph (default cosine)').choices([...DISTANCE_METRICS]))
     .option('--normal <value>', 'train only on rows with this label (anomaly detection)')
     .option('--threshold <method>', THRESHOLD_FLAG_HELP + ' (default quantile:0.99)')
@@ -79,7 +80,7 @@ export function runCommand(): Command {
       const submitted = await submit(connection, {
         stages,
         run: opts.runId as string | undefined, model, dataset, options: modelOptionsFrom(opts), normal: opts.normal as string | undefined,
-        thresholdMethod: threshold, k: opts.k as number | undefined, manifold: opts.manifold as 'none' | 'umap' | undefined, umapMetric: opts.umapMetric as DistanceMetric | undefined, threshold: opts.alertThreshold as number | undefined, seed,
+        thresholdMethod: threshold, k: opts.k as number | undefined, manifold: opts.manifold as Manifold | undefined, umapMetric: opts.umapMetric as DistanceMetric | undefined, threshold: opts.alertThreshold as number | undefined, seed,
       });
       if (opts.wait !== true) {
         console.log(json ? JSON.stringify({ run: submitted.run }) : submitted.run);

@@ -3,7 +3,8 @@
  * record, scores in the results. `inertia` and `silhouette` are measured in the space clustered (codes or embedding).
  * The stored result's `centroids` are in code space either way: the k-means centroids without a manifold, the mean
  * code of each cluster's members with one (centroids in the embedding place no new code: umap-js keeps no model
- * here); with UMAP it also holds `umap: {nComponents, nNeighbors, minDist, metric, centroids}`, the latter in the embedding.
+ * here); with UMAP it also holds `umap`: the UMAP settings used (shared/analytics/manifold.ts; N2D's by default: k
+ * components, 20 neighbours, min_dist 0) and `centroids` in the embedding.
  */
 import { ari, clusterCodes, nmi, type ClusterCodesResult } from '../../shared/analytics/index.js';
 import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
@@ -19,9 +20,6 @@ export interface ClusterDeps {
   models: Pick<ModelRegistry, 'resolve'>;
   embeddings: Pick<EmbeddingStore, 'status' | 'read' | 'writeAssignments' | 'writeResult'>;
 }
-
-/** UMAP settings of N2D on Fashion-MNIST (n_components = k, 20 neighbours, min_dist 0). */
-const UMAP = { nNeighbors: 20, minDist: 0 };
 
 /** The mean code of each cluster's members (rows × width codes). */
 function memberMeans(codes: { values: ArrayLike<number>; width: number }, fit: ClusterCodesResult): number[][] {
@@ -42,7 +40,7 @@ export function createClusterProcessor(deps: ClusterDeps): (job: PipelineJob<'cl
     const labels = await labelsFor(deps.datasets, p.dataset, ids);
     const classes = labels ? new Set(labels).size : 0;
     const k = p.k ?? (classes >= 2 ? classes : undefined);
-    const fit = await clusterCodes(codes.values, codes.rows, codes.width, { manifold: p.manifold, method: p.method, k, seed: p.seed, umap: { ...UMAP, metric: p.metric } });
+    const fit = await clusterCodes(codes.values, codes.rows, codes.width, { manifold: p.manifold, method: p.method, k, seed: p.seed, umap: { metric: p.metric } });
     const result: JobResult<'cluster'> = {
       ...target,
       k: fit.k,
@@ -54,7 +52,7 @@ export function createClusterProcessor(deps: ClusterDeps): (job: PipelineJob<'cl
     };
     await deps.embeddings.writeAssignments(target, 'clusters', new Map(ids.map((id, i) => [id, fit.assignments[i]])));
     const stored = fit.embedding
-      ? { centroids: memberMeans(codes, fit), umap: { nComponents: fit.embedding.width, ...UMAP, metric: p.metric, centroids: fit.centroids } }
+      ? { centroids: memberMeans(codes, fit), umap: { ...fit.umap, centroids: fit.centroids } }
       : { centroids: fit.centroids };
     await deps.embeddings.writeResult(target, 'cluster', { ...result, ...stored });
     return result;

@@ -8,7 +8,7 @@
 import { InputError } from '../contracts/errors.js';
 import { silhouetteScore } from './clustering-metrics.js';
 import { chooseK, fitKMeans } from './kmeans.js';
-import { umapEmbedding, type UmapOptions } from './manifold.js';
+import { resolveUmapOptions, umapEmbedding, type ResolvedUmapOptions, type UmapOptions } from './manifold.js';
 import type { DenseMatrix } from './matrix.js';
 
 /** `none`: cluster the codes; `umap`: cluster their UMAP embedding. */
@@ -57,6 +57,8 @@ export interface ClusterCodesResult {
   kScores?: { k: number; silhouette: number }[];
   /** The UMAP embedding (rows × nComponents), with `manifold: 'umap'`. */
   embedding?: DenseMatrix;
+  /** The UMAP settings it was made with (every default filled), with `manifold: 'umap'`. */
+  umap?: ResolvedUmapOptions;
   /** Wall-clock seconds of the manifold step (0 without one) and of the clustering, k choice included. */
   seconds: { manifold: number; cluster: number };
 }
@@ -85,7 +87,8 @@ export async function clusterCodes(codes: Float32Array | Float64Array, rows: num
   const data: DenseMatrix = { values: codes, rows, width };
 
   let started = performance.now();
-  const embedding = manifold === 'umap' ? await umapEmbedding(data, { nComponents: k ?? 10, seed, ...options.umap }) : undefined;
+  const umap = manifold === 'umap' ? resolveUmapOptions({ nComponents: k ?? 10, seed, ...options.umap }, rows) : undefined;
+  const embedding = umap ? await umapEmbedding(data, umap) : undefined;
   const manifoldSeconds = (performance.now() - started) / 1000;
   const space = embedding ?? data;
 
@@ -105,7 +108,7 @@ export async function clusterCodes(codes: Float32Array | Float64Array, rows: num
     inertia: fit.inertia,
     silhouette: silhouetteScore(space, fit.assignments, { seed, sampleSize: Math.min(silhouetteSample, rows) }),
     ...(chosen ? { kScores: chosen.scores } : {}),
-    ...(embedding ? { embedding } : {}),
+    ...(embedding ? { embedding, umap } : {}),
     seconds: { manifold: manifoldSeconds, cluster: clusterSeconds },
   };
 }

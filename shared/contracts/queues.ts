@@ -8,7 +8,9 @@ import { z } from 'zod';
 import { AutoRecOptionsSchema } from '../ml/autorec.js';
 import { ModelOptionsSchema } from '../ml/model-config.js';
 import { ThresholdMethodSchema } from '../ml/threshold.js';
+import { CLUSTER_METHODS, MANIFOLDS } from '../analytics/cluster-codes.js';
 import { DISTANCE_METRICS } from '../analytics/neighbours.js';
+import { ENCODER_CLASSIFIERS } from '../ml/encoder-classifier.js';
 import { InputError } from './errors.js';
 import { NAME_PATTERN } from './keys.js';
 
@@ -25,6 +27,10 @@ export const VersionRef = z.union([z.number().int().positive(), z.enum(['latest'
 export type VersionRef = z.infer<typeof VersionRef>;
 
 const target = { model: ModelName, version: VersionRef.default('latest'), dataset: DatasetName };
+
+/** The classifiers of `classify` jobs and `evaluate`: an SVM on the codes, or one built on the encoder (shared/ml/encoder-classifier.ts). */
+export const CLASSIFIERS = ['svm', ...ENCODER_CLASSIFIERS] as const;
+export type ClassifierName = (typeof CLASSIFIERS)[number];
 
 export const PAYLOADS = {
   /**
@@ -61,11 +67,11 @@ export const PAYLOADS = {
   cluster: z.object({
     ...target, k: z.number().int().min(2).optional(), seed: z.number().int().nonnegative().default(0),
     /** `umap`: cluster a UMAP embedding of the codes (N2D, McConville et al. 2020) instead of the codes themselves. */
-    manifold: z.enum(['none', 'umap']).default('none'),
+    manifold: z.enum(MANIFOLDS).default('none'),
     /** With `umap`: distance between codes in its neighbour graph (cosine: the codes' direction only). */
     metric: z.enum(DISTANCE_METRICS).default('cosine'),
     /** `kmeans` (k-means++ with restarts); the only method (no maintained npm Gaussian mixture fitted, issue 9). */
-    method: z.enum(['kmeans']).default('kmeans'),
+    method: z.enum(CLUSTER_METHODS).default('kmeans'),
   }).strict(),
   /**
    * A classifier on labelled codes: accuracy on a held-out part, predictions for every record. `svm`: an RBF SVM on the
@@ -74,7 +80,7 @@ export const PAYLOADS = {
    */
   classify: z.object({
     ...target, testFraction: z.number().gt(0).lt(1).default(0.3), seed: z.number().int().nonnegative().default(0),
-    classifier: z.enum(['svm', 'frozen', 'finetune', 'joint']).default('svm'),
+    classifier: z.enum(CLASSIFIERS).default('svm'),
     /** `joint` only: weight of the reconstruction loss. */
     alpha: z.number().nonnegative().default(1),
     /** The SVM trains on about this many of the training part's rows at most (a stratified sample): its cost grows with the square of the rows. */
@@ -120,11 +126,11 @@ export const RESULTS = {
   encode: z.object({ ...stage, records: z.number().int(), meanError: z.number() }),
   cluster: z.object({
     ...stage, k: z.number().int(), inertia: z.number(), silhouette: z.number(), nmi: z.number().optional(), ari: z.number().optional(),
-    manifold: z.enum(['none', 'umap']).optional(), method: z.enum(['kmeans']).optional(),
+    manifold: z.enum(MANIFOLDS).optional(), method: z.enum(CLUSTER_METHODS).optional(),
   }),
   classify: z.object({
     ...stage, accuracy: z.number(), macroF1: z.number(), trained: z.number().int(), tested: z.number().int(), predicted: z.number().int(),
-    classifier: z.enum(['svm', 'frozen', 'finetune', 'joint']).optional(),
+    classifier: z.enum(CLASSIFIERS).optional(),
   }),
   detect: z.object({ ...stage, threshold: z.number(), alerts: z.number().int() }),
   /** The run summary; a section is absent when its stage was not part of the run. */

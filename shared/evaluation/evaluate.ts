@@ -8,20 +8,18 @@
  * share of the training part (a stratified, seeded subset); the other training rows are unlabelled, which only `joint`
  * uses (for reconstruction). The held-out rows are never trained on, by the autoencoder or any classifier.
  */
+import type { Manifold } from '../analytics/cluster-codes.js';
 import type { DistanceMetric } from '../analytics/neighbours.js';
 import { InputError } from '../contracts/errors.js';
+import { CLASSIFIERS, type ClassifierName } from '../contracts/queues.js';
 import { ari, auprc, auroc, clusteringAccuracy, evaluateClusterings, fitKMeans, fitPca, mse, nmi, silhouetteScore, stratifiedSplit, trainSvm, accuracy, macroF1, type Split } from '../analytics/index.js';
 import type { Table } from '../data/table.js';
 import { selectRows } from '../data/table.js';
 import { Autoencoder, type FitOptions } from '../ml/autoencoder.js';
-import { ENCODER_CLASSIFIERS, fitEncoderClassifier } from '../ml/encoder-classifier.js';
+import { fitEncoderClassifier } from '../ml/encoder-classifier.js';
 import type { ModelOptions } from '../ml/model-config.js';
 import { gatherRows } from '../ml/random.js';
 import { applyScaler } from '../ml/scaler.js';
-
-/** The classifiers `evaluate` can report. */
-export const CLASSIFIERS = ['svm', ...ENCODER_CLASSIFIERS] as const;
-export type ClassifierName = (typeof CLASSIFIERS)[number];
 
 export interface ClassificationFigures {
   accuracy: number;
@@ -36,7 +34,7 @@ export interface EvaluateOptions {
   /** The label value of normal rows: enables the anomaly section. */
   normal?: string;
   /** Also cluster a UMAP embedding of the codes (N2D) and report every variant in `clustering.variants`. Default none. */
-  manifold?: 'none' | 'umap';
+  manifold?: Manifold;
   /** With `manifold: umap`: distance between codes in UMAP's neighbour graph. Default cosine. */
   umapMetric?: DistanceMetric;
   /** Which classifiers to train and score, or `all` of them. Default svm. */

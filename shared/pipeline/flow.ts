@@ -23,6 +23,7 @@ import { NAME_PATTERN, type Keyspace } from '../contracts/keys.js';
 import { parsePayload, QUEUES, RUN_STAGES, type PayloadInput, type RunStage } from '../contracts/queues.js';
 import type { AutoRecOptions } from '../ml/autorec.js';
 import type { ModelOptions } from '../ml/model-config.js';
+import type { Manifold } from '../analytics/cluster-codes.js';
 import type { DistanceMetric } from '../analytics/neighbours.js';
 import type { ThresholdMethod } from '../ml/threshold.js';
 import { DEFAULT_JOB_OPTIONS } from './queues.js';
@@ -42,7 +43,7 @@ export interface RunRequest {
   /** Clusters. Default: the number of labels, else chosen by silhouette. */
   k?: number;
   /** `umap`: the cluster stage clusters a UMAP embedding of the codes (N2D). Default none. */
-  manifold?: 'none' | 'umap';
+  manifold?: Manifold;
   /** With `manifold: umap`: distance between codes in UMAP's neighbour graph. Default cosine. */
   umapMetric?: DistanceMetric;
   /** Alert threshold on reconstruction error. Default: the model's. */

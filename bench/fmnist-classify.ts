@@ -19,22 +19,14 @@
 import { parseArgs } from 'node:util';
 import { accuracy, macroF1, trainSvm } from '../shared/analytics/index.js';
 import { loadConfig } from '../shared/config.js';
-import { readIdxTable } from '../shared/data/idx.js';
+import { CLASSIFIERS } from '../shared/contracts/queues.js';
 import { Autoencoder } from '../shared/ml/autoencoder.js';
 import { initBackend, type BackendName } from '../shared/ml/backend.js';
-import { ENCODER_CLASSIFIERS, fitEncoderClassifier, type EncoderClassifierKind, type EncoderClassifierOptions } from '../shared/ml/encoder-classifier.js';
-import type { ModelOptions } from '../shared/ml/model-config.js';
+import { fitEncoderClassifier, type EncoderClassifierKind, type EncoderClassifierOptions } from '../shared/ml/encoder-classifier.js';
 import { sliceRows } from '../shared/pipeline/rows.js';
+import { loadFashionMnist, REFERENCE_RECIPE } from './fmnist-data.js';
 import { machineDetails, machineMarkdown } from './machine.js';
 import { writeResults } from './results-file.js';
-
-const DIR = '/usr/share/datasets/fashion-mnist/';
-
-/** The reference recipe of ./fmnist.ts (kept equal to it). */
-const RECIPE: ModelOptions = {
-  encoder: [256, 64], activation: 'relu', codeActivation: 'relu', outputActivation: 'sigmoid', loss: 'mse', noise: 0,
-  optimizer: 'adam', learningRate: 1e-3, lrSchedule: 'constant', batchSize: 256, validationSplit: 0, scale: 'none',
-};
 
 interface Figures {
   accuracy: number;
@@ -53,8 +45,8 @@ async function main(): Promise<void> {
     },
   });
   const kinds = values.classifiers.split(',');
-  const unknown = kinds.find((k) => k !== 'svm' && !(ENCODER_CLASSIFIERS as readonly string[]).includes(k));
-  if (unknown !== undefined) throw new Error(`--classifiers: unknown classifier "${unknown}" (svm, ${ENCODER_CLASSIFIERS.join(', ')})`);
+  const unknown = kinds.find((k) => !(CLASSIFIERS as readonly string[]).includes(k));
+  if (unknown !== undefined) throw new Error(`--classifiers: unknown classifier "${unknown}" (${CLASSIFIERS.join(', ')})`);
   const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
   const options: EncoderClassifierOptions = Object.fromEntries(Object.entries({
     batchSize: number(values['batch-size']), headSteps: number(values['head-steps']), tuneSteps: number(values['tune-steps']),
@@ -64,12 +56,10 @@ async function main(): Promise<void> {
   const epochs = Number(values.epochs);
 
   const backend = await initBackend(values.backend as BackendName, () => {}, { blasThreads: loadConfig().blasThreads });
-  const all = await readIdxTable(`${DIR}train-images-idx3-ubyte.gz`, `${DIR}train-labels-idx1-ubyte.gz`);
-  const train = sliceRows(all, 0, Math.min(Number(values.rows), all.rows));
-  const test = await readIdxTable(`${DIR}t10k-images-idx3-ubyte.gz`, `${DIR}t10k-labels-idx1-ubyte.gz`);
+  const { train, test } = await loadFashionMnist(Number(values.rows));
   console.error(`autoencoder: ${epochs} epochs on ${train.rows} rows (${backend.name}) …`);
   let started = performance.now();
-  const model = await Autoencoder.fit(train, { ...RECIPE, epochs, seed: 0 });
+  const model = await Autoencoder.fit(train, { ...REFERENCE_RECIPE, epochs, seed: 0 });
   const aeSeconds = (performance.now() - started) / 1000;
   const results: Record<string, Figures> = {};
   const score = (name: string, predicted: string[], seconds: number) => {

@@ -23,19 +23,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { evaluateClusterings, type DistanceMetric } from '../shared/analytics/index.js';
-import { readIdxTable } from '../shared/data/idx.js';
+import { evaluateClusterings, type DistanceMetric, type Manifold } from '../shared/analytics/index.js';
 import type { Table } from '../shared/data/table.js';
 import { Autoencoder } from '../shared/ml/autoencoder.js';
 import { initBackend, type BackendName } from '../shared/ml/backend.js';
 import type { ModelOptions } from '../shared/ml/model-config.js';
-import { sliceRows } from '../shared/pipeline/rows.js';
 import { saveCodes } from './codes-file.js';
+import { loadFashionMnist } from './fmnist-data.js';
 import { machineDetails, machineMarkdown } from './machine.js';
 import { writeResults } from './results-file.js';
 import { median } from './stats.js';
-
-const DIR = '/usr/share/datasets/fashion-mnist/';
 
 /** Published figures on Fashion-MNIST, for the side-by-side table. */
 const PUBLISHED = [
@@ -66,9 +63,7 @@ async function main(): Promise<void> {
   });
   const threads = Number(values.threads);
   await initBackend(values.backend as BackendName, (m) => console.error(m), { blasThreads: threads });
-  const all = await readIdxTable(`${DIR}train-images-idx3-ubyte.gz`, `${DIR}train-labels-idx1-ubyte.gz`);
-  const train = sliceRows(all, 0, Math.min(Number(values.rows), all.rows));
-  const test = await readIdxTable(`${DIR}t10k-images-idx3-ubyte.gz`, `${DIR}t10k-labels-idx1-ubyte.gz`);
+  const { train, test } = await loadFashionMnist(Number(values.rows));
 
   const options: ModelOptions = {
     encoder: values.encoder.split(',').map(Number), activation: 'relu', codeActivation: 'linear', outputActivation: 'sigmoid', loss: 'mse',
@@ -92,7 +87,7 @@ async function main(): Promise<void> {
   }
 
   console.error('clustering the 10k test codes …');
-  const cluster = async (manifold: 'none' | 'umap', metric: DistanceMetric, seed: number): Promise<Score> => {
+  const cluster = async (manifold: Manifold, metric: DistanceMetric, seed: number): Promise<Score> => {
     const [v] = await evaluateClusterings(codes, test.rows, codeSize, test.labels!, { k: 10, seed: 0, variants: [{ manifold, method: 'kmeans' }], umap: { metric, seed } });
     console.error(`${v.variant}${manifold === 'umap' ? ` ${metric} seed ${seed}` : ''}: ACC ${v.acc.toFixed(4)}, NMI ${v.nmi.toFixed(4)}, ${v.seconds.toFixed(1)} s`);
     return { variant: v.variant, ...(manifold === 'umap' ? { metric } : {}), seed, acc: v.acc, nmi: v.nmi, ari: v.ari, seconds: v.seconds };

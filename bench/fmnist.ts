@@ -22,19 +22,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { accuracy, auroc, ari, clusteringAccuracy, fitKMeans, nmi, trainSvm } from '../shared/analytics/index.js';
 import { loadConfig } from '../shared/config.js';
-import { readIdxTable } from '../shared/data/idx.js';
 import { selectRows } from '../shared/data/table.js';
 import { sliceRows } from '../shared/pipeline/rows.js';
 import { Autoencoder } from '../shared/ml/autoencoder.js';
 import { initBackend, type BackendName } from '../shared/ml/backend.js';
-import type { ModelOptions } from '../shared/ml/model-config.js';
 import { saveCodes } from './codes-file.js';
+import { loadFashionMnist, REFERENCE_RECIPE } from './fmnist-data.js';
 import { machineDetails, machineMarkdown } from './machine.js';
 import { writeResults } from './results-file.js';
 import { median } from './stats.js';
 
 const run = promisify(execFile);
-const DIR = '/usr/share/datasets/fashion-mnist/';
 const PEER = process.env.LATENTFLOW_PEER_DIR ?? fileURLToPath(new URL('../../shared/reference/', import.meta.url));
 
 /** The figures both sides report, with the same keys. */
@@ -59,18 +57,11 @@ export interface SvmSubsample {
   svm_seconds: number;
 }
 
-const RECIPE: ModelOptions = {
-  encoder: [256, 64], activation: 'relu', codeActivation: 'relu', outputActivation: 'sigmoid', loss: 'mse', noise: 0,
-  optimizer: 'adam', learningRate: 1e-3, lrSchedule: 'constant', batchSize: 256, validationSplit: 0, scale: 'none',
-};
-
 async function ours(epochs: number, rows: number, oneclass: boolean, backend: BackendName, codesDir?: string): Promise<FmnistFigures & { svm_subsample: SvmSubsample[] }> {
   await initBackend(backend, () => {}, { blasThreads: loadConfig().blasThreads });
-  const all = await readIdxTable(`${DIR}train-images-idx3-ubyte.gz`, `${DIR}train-labels-idx1-ubyte.gz`);
-  const train = sliceRows(all, 0, Math.min(rows, all.rows));
-  const test = await readIdxTable(`${DIR}t10k-images-idx3-ubyte.gz`, `${DIR}t10k-labels-idx1-ubyte.gz`);
+  const { train, test } = await loadFashionMnist(rows);
   const speeds: number[] = [];
-  const model = await Autoencoder.fit(train, { ...RECIPE, epochs, seed: 0 }, { onEpoch: (p) => { speeds.push(p.samplesPerSecond); } });
+  const model = await Autoencoder.fit(train, { ...REFERENCE_RECIPE, epochs, seed: 0 }, { onEpoch: (p) => { speeds.push(p.samplesPerSecond); } });
   try {
     const { errors, codes } = model.score(test, { codes: true });
     const testMse = errors.reduce((s, e) => s + e, 0) / errors.length;
@@ -111,7 +102,7 @@ async function ours(epochs: number, rows: number, oneclass: boolean, backend: Ba
       const per: number[] = [];
       for (let c = 0; c < 10; c++) {
         const normal = selectRows(train, train.labels!.flatMap((l, i) => (l === String(c) ? [i] : [])));
-        const one = await Autoencoder.fit(normal, { ...RECIPE, epochs, seed: 0 });
+        const one = await Autoencoder.fit(normal, { ...REFERENCE_RECIPE, epochs, seed: 0 });
         const scores = one.score(test).errors;
         one.dispose();
         per.push(auroc(test.labels!.map((l) => (l === String(c) ? 0 : 1)), scores));

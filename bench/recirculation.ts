@@ -16,14 +16,14 @@ import { readTable } from '../shared/data/read-table.js';
 import { selectRows, type Table } from '../shared/data/table.js';
 import { Autoencoder } from '../shared/ml/autoencoder.js';
 import { backendInfo, initBackend } from '../shared/ml/backend.js';
-import type { ModelOptions } from '../shared/ml/model-config.js';
+import { TRAINER_DEFAULTS, type ModelOptions } from '../shared/ml/model-config.js';
 import { machineDetails, machineMarkdown } from './machine.js';
 import { writeResults } from './results-file.js';
 
 const EPSILONS = [1, 2, 5];
 const RATES = [0.002, 0.01, 0.03];
-const DEFAULT_EPSILON = 2;
-const DEFAULT_RATE = 0.002;
+const DEFAULT_EPSILON = TRAINER_DEFAULTS.recirculation.learningRate;
+const DEFAULT_RATE = TRAINER_DEFAULTS.backprop.learningRate;
 
 interface Run {
   mse: number;

@@ -269,7 +269,6 @@ export class ModelRegistry {
     };
   }
 
-
   /**
    * Points `alias` (default `production`) at the version `version` resolves to, and returns that version. The
    * version the alias pointed at before (when different) goes onto the alias history (for {@link rollback}), and a

@@ -4,7 +4,6 @@ import type { ModelListing, ModelVersionMeta } from '../../../shared/store/model
 import { figure, html, trusted } from '../../../shared/report/markup.js';
 import { actionButton, page } from '../layout.js';
 
-
 function aliasesOf(aliases: Record<string, number>, version?: number): string {
   return Object.entries(aliases).filter(([, v]) => version === undefined || v === version).map(([a, v]) => (version === undefined ? `${a}→${v}` : a)).join(', ');
 }

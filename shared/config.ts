@@ -16,23 +16,27 @@
  * | LATENTFLOW_ALERTS_MAXLEN | 100000 | approximate cap of the alerts stream (XADD MAXLEN ~) |
  * | LATENTFLOW_JOB_LOCK_MS | 60000 | BullMQ job lock; a job whose worker died is taken over after about this long |
  * | LATENTFLOW_LOG_LEVEL | info | error, warn, info or debug |
- * | LATENTFLOW_WEBHOOK_URL | (unset) | http(s) URL every alert is POSTed to (as JSON, through the `webhook` queue); unset: no webhook jobs are queued |
- * | LATENTFLOW_WEBHOOK_SECRET | (unset) | HMAC-SHA256 key of the `x-latentflow-signature: sha256=<hex>` header; required when LATENTFLOW_WEBHOOK_URL is set; a downstream service delivers webhook jobs only when it has it |
+ * | LATENTFLOW_WEBHOOK_URL | (unset) | http(s) URL every alert is POSTed to (as JSON, through the `webhook` queue), without user or password; the only URL webhooks go to; unset: no webhook jobs are queued |
+ * | LATENTFLOW_WEBHOOK_SECRET | (unset) | HMAC-SHA256 key (at least 16 characters) of the `x-latentflow-signature: t=<unix seconds>,sha256=<hex>` header; required when LATENTFLOW_WEBHOOK_URL is set; a downstream service delivers webhook jobs only when it has it |
  * | LATENTFLOW_WEBHOOK_TIMEOUT_MS | 5000 | time a webhook receiver has to answer; a timeout is retried like a 5xx |
+ * | LATENTFLOW_ALERTS_DEDUP_MS | 604800000 | how long a record's "already alerted" mark is kept per scope (7 days; retried jobs arrive well within it); each scope also keeps at most LATENTFLOW_ALERTS_MAXLEN marks, the oldest dropped first |
  * | LATENTFLOW_ALERT_COOLDOWN_MS | 60000 | per-entity alert cool-down window (later alerts of the entity inside it are suppressed and counted); 0 = off |
  * | LATENTFLOW_DRIFT_WINDOW | 500 | span of the rolling mean of reconstruction error per source (EMA, alpha = 2 / (window + 1)); no drift signal before this many errors |
  * | LATENTFLOW_STREAM_COUNT | 256 | entries per XREADGROUP: the largest batch a source consumer scores at once |
  * | LATENTFLOW_STREAM_BLOCK_MS | 1000 | how long one XREADGROUP waits (a batch is whatever arrived, up to the count) |
  * | LATENTFLOW_STREAM_CLAIM_MS | 30000 | entries delivered but unacknowledged this long (their consumer died) are taken over with XAUTOCLAIM; keep it well above one batch's time |
+ * | LATENTFLOW_STREAM_EMBEDDINGS_MAXLEN | 100000 | codes and errors kept per source and model version (embeddings `stream.<source>`); the oldest records are dropped first |
  * | LATENTFLOW_STREAM_REFRESH_MS | 5000 | how often the sources hash and each `production` alias are re-read (promotions also arrive at once as events) |
  * | LATENTFLOW_DRIFT_FACTOR | 2 | a source drifts when its rolling mean error exceeds factor × the model's baseline error (recovers below (1 + factor) / 2 × baseline) |
  * | LATENTFLOW_DASHBOARD_HOST | 127.0.0.1 | address the dashboard listens on; anything but a loopback address needs LATENTFLOW_DASHBOARD_TOKEN |
  * | LATENTFLOW_DASHBOARD_PORT | 8080 | the dashboard's port (0: any free port) |
+ * | LATENTFLOW_DASHBOARD_SESSION_MS | 43200000 | lifetime of a dashboard browser session (12 h) opened with `?token=` |
  * | LATENTFLOW_DASHBOARD_TOKEN | (unset) | bearer token of the dashboard (at least 16 characters): every page, `/metrics` and the queue view ask for it; state-changing actions need it as well as their form's check |
  */
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './contracts/errors.js';
+import { WEBHOOK_LIMITS } from './contracts/limits.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 
@@ -52,8 +56,9 @@ const EnvSchema = z.object({
   LATENTFLOW_JOB_LOCK_MS: z.coerce.number().int().min(500).default(60_000),
   LATENTFLOW_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LATENTFLOW_WEBHOOK_URL: z.string().regex(/^https?:\/\//, 'must start with http:// or https://').pipe(z.url()).optional(),
-  LATENTFLOW_WEBHOOK_SECRET: z.string().min(1).optional(),
+  LATENTFLOW_WEBHOOK_SECRET: z.string().min(WEBHOOK_LIMITS.secretChars, `at least ${WEBHOOK_LIMITS.secretChars} characters (e.g. openssl rand -hex 32)`).optional(),
   LATENTFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
+  LATENTFLOW_ALERTS_DEDUP_MS: z.coerce.number().int().min(60_000).default(7 * 24 * 3_600_000),
   LATENTFLOW_ALERT_COOLDOWN_MS: z.coerce.number().int().min(0).default(60_000),
   LATENTFLOW_DRIFT_WINDOW: z.coerce.number().int().min(1).default(500),
   LATENTFLOW_DRIFT_FACTOR: z.coerce.number().min(1).default(2),
@@ -61,8 +66,10 @@ const EnvSchema = z.object({
   LATENTFLOW_STREAM_BLOCK_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
   LATENTFLOW_STREAM_CLAIM_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
   LATENTFLOW_STREAM_REFRESH_MS: z.coerce.number().int().min(50).max(3_600_000).default(5000),
+  LATENTFLOW_STREAM_EMBEDDINGS_MAXLEN: z.coerce.number().int().min(100).default(100_000),
   LATENTFLOW_DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
   LATENTFLOW_DASHBOARD_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  LATENTFLOW_DASHBOARD_SESSION_MS: z.coerce.number().int().min(60_000).default(12 * 3_600_000),
   LATENTFLOW_DASHBOARD_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
 });
 
@@ -89,6 +96,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Alert delivery to a webhook; `url` undefined: none (`secret` may still be set on the delivering service). */
   webhook: { url: string | undefined; secret: string | undefined; timeoutMs: number };
+  /** How long a record's "already alerted" mark lasts per scope, in ms (each scope also keeps at most `alertsMaxLen` marks). */
+  alertsDedupMs: number;
   /** Per-entity alert cool-down in ms; 0 = off. */
   alertCooldownMs: number;
   /** Drift detection: EMA span and factor over the baseline error. */
@@ -96,7 +105,7 @@ export interface Config {
   /** Source stream consumers (encoder). */
   stream: StreamOptions;
   /** The dashboard service; see {@link checkDashboardAccess}. */
-  dashboard: { host: string; port: number; token: string | undefined };
+  dashboard: { host: string; port: number; token: string | undefined; sessionMs: number };
 }
 
 export interface StreamOptions {
@@ -107,6 +116,8 @@ export interface StreamOptions {
   claimMs: number;
   /** Re-read period of the sources hash and production aliases. */
   refreshMs: number;
+  /** Records whose codes and errors are kept per source and model version (oldest dropped first). */
+  embeddingsMaxLen: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -125,6 +136,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.LATENTFLOW_WEBHOOK_URL !== undefined && e.LATENTFLOW_WEBHOOK_SECRET === undefined) {
     throw new ConfigError('LATENTFLOW_WEBHOOK_SECRET is required when LATENTFLOW_WEBHOOK_URL is set (webhooks are always signed)');
   }
+  if (e.LATENTFLOW_WEBHOOK_URL !== undefined) {
+    const url = new URL(e.LATENTFLOW_WEBHOOK_URL);
+    if (url.username !== '' || url.password !== '') {
+      throw new ConfigError('LATENTFLOW_WEBHOOK_URL=(redacted): must not carry a user or password (they would travel in every request and show in logs); authenticate with the signature header, or put a token in the path');
+    }
+  }
   return {
     redisUrl: e.REDIS_URL,
     redisCluster: e.REDIS_CLUSTER,
@@ -137,13 +154,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobLockMs: e.LATENTFLOW_JOB_LOCK_MS,
     logLevel: e.LATENTFLOW_LOG_LEVEL,
     webhook: { url: e.LATENTFLOW_WEBHOOK_URL, secret: e.LATENTFLOW_WEBHOOK_SECRET, timeoutMs: e.LATENTFLOW_WEBHOOK_TIMEOUT_MS },
+    alertsDedupMs: e.LATENTFLOW_ALERTS_DEDUP_MS,
     alertCooldownMs: e.LATENTFLOW_ALERT_COOLDOWN_MS,
     drift: { window: e.LATENTFLOW_DRIFT_WINDOW, factor: e.LATENTFLOW_DRIFT_FACTOR },
     stream: {
       count: e.LATENTFLOW_STREAM_COUNT, blockMs: e.LATENTFLOW_STREAM_BLOCK_MS,
       claimMs: e.LATENTFLOW_STREAM_CLAIM_MS, refreshMs: e.LATENTFLOW_STREAM_REFRESH_MS,
+      embeddingsMaxLen: e.LATENTFLOW_STREAM_EMBEDDINGS_MAXLEN,
     },
-    dashboard: { host: e.LATENTFLOW_DASHBOARD_HOST, port: e.LATENTFLOW_DASHBOARD_PORT, token: e.LATENTFLOW_DASHBOARD_TOKEN },
+    dashboard: {
+      host: e.LATENTFLOW_DASHBOARD_HOST, port: e.LATENTFLOW_DASHBOARD_PORT, token: e.LATENTFLOW_DASHBOARD_TOKEN,
+      sessionMs: e.LATENTFLOW_DASHBOARD_SESSION_MS,
+    },
   };
 }
 

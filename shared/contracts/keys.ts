@@ -74,6 +74,11 @@ export interface Keyspace {
     predictions(model: string, version: number, dataset: string): string;
     /** Hash: results of the downstream stages (centroids, SVM model, metrics) as JSON fields. */
     results(model: string, version: number, dataset: string): string;
+    /**
+     * Sorted set: record id scored by when it was last written (ms). Kept for stream embeddings only, whose oldest
+     * records are dropped beyond LATENTFLOW_STREAM_EMBEDDINGS_MAXLEN.
+     */
+    written(model: string, version: number, dataset: string): string;
   };
   /** Stream of anomaly alerts (capped). */
   alerts(): string;
@@ -93,8 +98,13 @@ export interface Keyspace {
   sources(): string;
   /** Pub/sub channel of model registry events (JSON `{model, alias, version}` on promotion or rollback). */
   modelEvents(): string;
-  /** Set of record ids already alerted in one scope (e.g. model@version on a dataset); same cluster slot as `alerts()`. */
+  /**
+   * Record ids already alerted in one scope (e.g. model@version on a dataset), scored by when (ms); same cluster slot as
+   * `alerts()`. Marks older than LATENTFLOW_ALERTS_DEDUP_MS, and beyond LATENTFLOW_ALERTS_MAXLEN per scope, are dropped.
+   */
   alertsSent(scope: string): string;
+  /** String with a TTL: a dashboard browser session (its value: JSON with the session's action token). */
+  dashboardSession(id: string): string;
   telemetry: {
     /** Hash: source (a dataset name, or a stream source's name) → records scored, all time (one HINCRBY per batch). */
     records(): string;
@@ -159,10 +169,12 @@ export function keyspace(prefix = 'lf'): Keyspace {
       clusters: (m, v, d) => `${emb(m, v, d)}:clusters`,
       predictions: (m, v, d) => `${emb(m, v, d)}:predictions`,
       results: (m, v, d) => `${emb(m, v, d)}:results`,
+      written: (m, v, d) => `${emb(m, v, d)}:written`,
     },
     alerts: () => `${prefix}:alerts`,
     alertsSent: (scope) => `{${prefix}:alerts}:sent:${scope}`,
     alertsChannel: () => `${prefix}:alerts:live`,
+    dashboardSession: (id) => `${prefix}:dashboard:session:${id}`,
     alertCooldown: (source, entity) => `{${prefix}:alerts}:cooldown:${source}:${entity}`,
     stream: {
       input: (source) => `${prefix}:in:${source}`,

@@ -182,7 +182,7 @@ describe('on a 3-master Redis Cluster', () => {
     const publisher = new AlertPublisher({ alerts, redis, keys, cooldownMs: 60_000 });
     const streams = await startStreamConsumer({
       redis, keys, models, cache, embeddings, alerts: publisher, drift: new DriftMonitor(redis, keys, { window: 500, factor: 1e12 }), log: silentLogger,
-    }, { count: 64, blockMs: 200, claimMs: 30_000, refreshMs: 500 });
+    }, { count: 64, blockMs: 200, claimMs: 30_000, refreshMs: 500, embeddingsMaxLen: 100_000 });
     t.after(() => streams.stop());
     const rows = [...Array.from({ length: 20 }, (_, i) => 100 + i), CORRUPTED[0]];
     const input = keys.stream.input('live');

@@ -1,9 +1,11 @@
 /** Reading a data file into a named dataset in Redis: shared by `dataset import`, `run <file>` and `demo`. */
-import { realpath, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../shared/contracts/errors.js';
 import { NAME_PATTERN } from '../shared/contracts/keys.js';
+import type { ReadTableOptions } from '../shared/data/read-table.js';
 import type { Table } from '../shared/data/table.js';
+import { realPathWithin } from '../shared/data/within.js';
 import { DatasetStore, type DatasetMeta } from '../shared/store/datasets.js';
 import type { Connection } from './connection.js';
 
@@ -22,26 +24,18 @@ export function checkName(name: string, what: 'dataset' | 'model'): string {
 }
 
 /**
- * The file to read. With `fromDataDir`, a relative path is taken under the data directory (LATENTFLOW_DATA_DIR) and
- * anything that resolves outside it (`..`, an absolute path elsewhere, a symbolic link out) is refused.
+ * The file to read. With `fromDataDir`, a relative path is taken under the data directory (LATENTFLOW_DATA_DIR),
+ * resolved once to its real path, and anything outside the directory (`..`, an absolute path elsewhere, a symbolic
+ * link out) is refused; read the path returned, which is the one checked. Tables read with `readTable` get the same
+ * check, for an IDX labels file too, through its `within` option (see {@link dataDirOptions}).
  */
 export async function resolveDataFile(file: string, dataDir: string, fromDataDir: boolean): Promise<string> {
-  if (!fromDataDir) return file;
-  const inside = (root: string, p: string) => {
-    const rel = path.relative(root, p);
-    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
-  };
-  const resolved = path.resolve(dataDir, file);
-  const refuse = () => new InputError(`resolves outside the data directory ${dataDir} (LATENTFLOW_DATA_DIR); --from-data-dir reads only files inside it`, { source: file });
-  if (!inside(dataDir, resolved)) throw refuse();
-  let real: string;
-  try {
-    real = await realpath(resolved);
-  } catch (error) {
-    throw new InputError(`no such file in the data directory ${dataDir}`, { source: file }, { cause: error });
-  }
-  if (!inside(await realpath(dataDir), real)) throw refuse();
-  return resolved;
+  return fromDataDir ? realPathWithin(dataDir, file) : file;
+}
+
+/** The `readTable` options that confine a read to the data directory when `fromDataDir`. */
+export function dataDirOptions(dataDir: string, fromDataDir: boolean): Pick<ReadTableOptions, 'within'> {
+  return fromDataDir ? { within: dataDir } : {};
 }
 
 /** True when `file` names an existing regular file. */

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { DatasetStore, type DatasetMeta } from '../../shared/store/datasets.js';
 import { withConnection } from '../connection.js';
-import { checkName, datasetNameOf, resolveDataFile, saveDataset } from '../dataset-import.js';
+import { checkName, dataDirOptions, datasetNameOf, resolveDataFile, saveDataset } from '../dataset-import.js';
 import { formatTable, printRows } from '../output.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
 import { positiveInteger } from '../arg-parsers.js';
@@ -56,13 +56,15 @@ function importCommand(): Command {
   return command.action(async (file: string, opts: Record<string, unknown>) => {
     const name = checkName(typeof opts.name === 'string' ? opts.name : datasetNameOf(file), 'dataset');
     await withConnection(async (connection) => {
-      const resolved = await resolveDataFile(file, connection.config.dataDir, opts.fromDataDir === true);
+      const { dataDir } = connection.config;
+      const fromDataDir = opts.fromDataDir === true;
       if (opts.ratings === true) {
-        const meta = await new RatingsStore(connection.redis, connection.keys).save(name, await readRatings(resolved), file);
+        const ratings = await readRatings(await resolveDataFile(file, dataDir, fromDataDir));
+        const meta = await new RatingsStore(connection.redis, connection.keys).save(name, ratings, file);
         console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(describeRatings(meta)));
         return;
       }
-      const table = await readTable(resolved, tableOptionsFrom(opts));
+      const table = await readTable(file, { ...tableOptionsFrom(opts), ...dataDirOptions(dataDir, fromDataDir) });
       const meta = await saveDataset(connection, name, table, opts.chunkRows as number | undefined);
       console.log(opts.json === true ? JSON.stringify(meta, null, 2) : formatTable(describeDataset(meta)));
     });

@@ -1,6 +1,7 @@
 /** Loading a saved model and reading a file into the model's feature order. */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { InputError } from '../../shared/contracts/errors.js';
+import { MODEL_FILE_LIMITS } from '../../shared/contracts/limits.js';
 import { formatOf, readTable, type ReadTableOptions } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
@@ -9,8 +10,11 @@ import { startRuntime } from '../runtime.js';
 async function loadModel(path: string): Promise<Autoencoder> {
   let bytes: Buffer;
   try {
+    const { size } = await stat(path);
+    if (size > MODEL_FILE_LIMITS.fileBytes) throw new InputError(`is ${size} bytes, more than a model file may be (${MODEL_FILE_LIMITS.fileBytes})`, { source: path });
     bytes = await readFile(path);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`cannot read the model file: ${(error as Error).message}`, { source: path }, { cause: error });
   }
   return Autoencoder.fromArtifact(bytes, path);

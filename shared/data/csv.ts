@@ -1,15 +1,17 @@
 /**
  * CSV reader: streams a (possibly gzip-compressed) delimited text file into a {@link Table}. Every feature cell must
- * be a finite number; any problem is an {@link InputError} naming the file, the 1-based line, the row, the column and
- * the value.
+ * be a decimal number finite in Float32 (./number.ts); any problem is an {@link InputError} naming the file, the
+ * 1-based line, the row, the column and the value.
  */
 import { pipeline } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import { InputError } from '../contracts/errors.js';
+import { FILE_LIMITS } from '../contracts/limits.js';
 import { featureColumns, resolveColumn } from './columns.js';
 import { detectDelimiter } from './delimiter.js';
 import { linesOf } from './lines.js';
-import { openByteStream, streamFailure } from './source.js';
+import { parseDecimal } from './number.js';
+import { describeBytes, openByteStream, streamFailure } from './source.js';
 import type { Table } from './table.js';
 import { TableBuilder } from './table-builder.js';
 
@@ -40,13 +42,14 @@ interface Layout {
 /**
  * Reads a CSV file (gzip when named `*.gz` or starting with the gzip magic bytes). Blank lines are skipped; quoted
  * fields follow RFC 4180. Errors: unknown id/label/feature columns (the message lists the available ones), a row
- * with the wrong number of cells, a feature cell that is empty or not a finite number, an empty id or label, a
- * repeated id, a file with no data rows.
+ * with the wrong number of cells, a feature cell that is empty, not a decimal number or beyond the Float32 range, an
+ * empty id or label, a repeated id, a file with no data rows, a record longer than FILE_LIMITS.lineBytes, and the
+ * table limits of {@link TableBuilder}.
  */
 export async function readCsv(path: string, options: CsvOptions = {}): Promise<Table> {
   const delimiter = options.delimiter ?? detectDelimiter(await firstLine(path));
   if (delimiter.length === 0) throw new InputError('delimiter must not be empty', { source: path, field: 'delimiter' });
-  const parser = parse({ delimiter, bom: true, relax_column_count: true });
+  const parser = parse({ delimiter, bom: true, relax_column_count: true, max_record_size: FILE_LIMITS.lineBytes });
   pipeline(await openByteStream(path), parser, () => {});
   const header = options.header ?? true;
   let layout: Layout | undefined;
@@ -63,7 +66,11 @@ export async function readCsv(path: string, options: CsvOptions = {}): Promise<T
       addRecord(path, layout, record, line);
     }
   } catch (err) {
-    if (err instanceof CsvError) throw new InputError(err.message, { source: path, line: typeof err.lines === 'number' ? err.lines : undefined }, { cause: err });
+    if (err instanceof CsvError) {
+      const line = typeof err.lines === 'number' ? err.lines : undefined;
+      const problem = err.code === 'CSV_MAX_RECORD_SIZE' ? `record longer than ${describeBytes(FILE_LIMITS.lineBytes)}, the limit for one record` : err.message;
+      throw new InputError(problem, { source: path, line }, { cause: err });
+    }
     throw streamFailure(path, err);
   }
   if (layout === undefined) throw new InputError('empty file', { source: path });
@@ -83,8 +90,8 @@ function makeLayout(path: string, header: string[], line: number, options: CsvOp
   if (idIndex !== -1 && idIndex === labelIndex) throw new InputError('the id and label columns must differ', { source: path, column: names[idIndex] });
   const featureIndex = featureColumns(names, new Set([idIndex, labelIndex]), options.columns, path);
   const builder = new TableBuilder(path, featureIndex.map((j) => names[j]), {
-    labels: labelIndex !== -1,
     ...(idIndex !== -1 ? { idColumn: names[idIndex] } : {}),
+    ...(labelIndex !== -1 ? { labelColumn: names[labelIndex] } : {}),
   });
   return { names, idIndex, labelIndex, featureIndex, builder };
 }
@@ -101,11 +108,8 @@ function addRecord(path: string, layout: Layout, record: string[], line: number)
   const values = builder.values;
   for (let k = 0; k < featureIndex.length; k++) {
     const cell = record[featureIndex[k]];
-    const v = Number(cell);
-    if (!Number.isFinite(v) || (v === 0 && cell.trim() === '')) {
-      const problem = cell.trim() === '' ? 'empty cell, expected a number' : 'not a finite number';
-      throw new InputError(problem, { source: path, line, row, column: names[featureIndex[k]], value: cell });
-    }
+    const v = parseDecimal(cell);
+    if (typeof v === 'string') throw new InputError(v, { source: path, line, row, column: names[featureIndex[k]], value: cell });
     values[offset + k] = v;
   }
 }
@@ -128,7 +132,7 @@ function requireText(path: string, cell: string, column: string, line: number, r
 /** The first non-blank line, for delimiter detection. */
 async function firstLine(path: string): Promise<string> {
   try {
-    for await (const { text } of linesOf(await openByteStream(path))) if (text.trim() !== '') return text;
+    for await (const { text } of linesOf(await openByteStream(path), path)) if (text.trim() !== '') return text;
   } catch (err) {
     throw streamFailure(path, err);
   }

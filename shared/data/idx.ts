@@ -3,7 +3,9 @@
  * dimension as a big-endian uint32, then the values (big-endian, row-major). Gzip allowed.
  */
 import { InputError } from '../contracts/errors.js';
-import { readBytes } from './source.js';
+import { FILE_LIMITS } from '../contracts/limits.js';
+import { fitsFloat32 } from './number.js';
+import { openByteStream, streamFailure } from './source.js';
 import type { Table } from './table.js';
 
 /** The typed array an IDX file's type byte calls for. */
@@ -36,36 +38,116 @@ const TYPES: Record<number, IdxType> = {
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
 
 /**
- * Reads an IDX file (gzip when named `*.gz` or starting with the gzip magic bytes). A bad magic number, an unknown
- * type, or a size that does not match the dimensions (truncated or trailing data) is an {@link InputError} naming
- * the file and the numbers.
+ * Reads an IDX file (gzip when named `*.gz` or starting with the gzip magic bytes), streaming: the header is checked
+ * before any data is read, then exactly the bytes the dimensions call for are read. A bad magic number, an unknown
+ * type, dimensions beyond FILE_LIMITS (values per table, features per row), or a size that does not match the
+ * dimensions (truncated or trailing data) is an {@link InputError} naming the file and the numbers.
  */
 export async function readIdx(path: string): Promise<Idx> {
-  return decodeIdx(await readBytes(path), path);
+  const decoder = new IdxDecoder(path);
+  const stream = await openByteStream(path);
+  try {
+    for await (const chunk of stream) decoder.push(chunk as Buffer);
+  } catch (err) {
+    throw streamFailure(path, err);
+  } finally {
+    stream.destroy();
+  }
+  return decoder.finish();
 }
 
 /** Decodes IDX bytes; `source` names them in errors. */
 export function decodeIdx(bytes: Uint8Array, source: string): Idx {
-  if (bytes.length < 4) throw new InputError(`too short for an IDX header (${bytes.length} bytes)`, { source });
-  const type = TYPES[bytes[2]];
-  if (bytes[0] !== 0 || bytes[1] !== 0 || type === undefined || bytes[3] === 0) {
-    throw new InputError(`bad IDX magic number ${hex(bytes.subarray(0, 4))} (expected 00 00, a type among 08 09 0b 0c 0d 0e, a dimension count ≥ 1)`, { source });
+  const decoder = new IdxDecoder(source);
+  decoder.push(bytes);
+  return decoder.finish();
+}
+
+/** Decodes an IDX file from its bytes in any number of pieces, checking the header as soon as it is complete. */
+class IdxDecoder {
+  /** The magic number and up to 255 dimensions. */
+  private readonly head = new Uint8Array(4 + 4 * 255);
+  private headBytes = 0;
+  private type?: IdxType;
+  private dims?: number[];
+  private data?: IdxData;
+  /** The bytes of `data`, filled with the file's big-endian values and swapped in place by {@link finish}. */
+  private raw?: Uint8Array;
+  private filled = 0;
+
+  constructor(private readonly source: string) {}
+
+  push(chunk: Uint8Array): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.raw === undefined) {
+        const n = Math.min(this.headSize() - this.headBytes, chunk.length - at);
+        this.head.set(chunk.subarray(at, at + n), this.headBytes);
+        this.headBytes += n;
+        at += n;
+        if (this.headBytes === 4) this.checkMagic();
+        if (this.headBytes === this.headSize() && this.headBytes > 4) this.start();
+      } else {
+        const n = Math.min(this.raw.length - this.filled, chunk.length - at);
+        if (n === 0) throw this.sizeError('trailing bytes after IDX data', 'more');
+        this.raw.set(chunk.subarray(at, at + n), this.filled);
+        this.filled += n;
+        at += n;
+      }
+    }
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const ndims = bytes[3];
-  const header = 4 + 4 * ndims;
-  if (bytes.length < header) throw new InputError(`truncated IDX header: ${ndims} dimensions need ${header} bytes, file has ${bytes.length}`, { source });
-  const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i));
-  const count = dims.reduce((a, b) => a * b, 1);
-  const expected = header + count * type.size;
-  if (bytes.length !== expected) {
-    const what = bytes.length < expected ? 'truncated IDX data' : 'trailing bytes after IDX data';
-    throw new InputError(`${what}: dimensions ${dims.join('×')} of ${type.name} need ${expected} bytes, file has ${bytes.length}`, { source });
+
+  finish(): Idx {
+    const { source } = this;
+    if (this.headBytes < 4) throw new InputError(`too short for an IDX header (${this.headBytes} bytes)`, { source });
+    if (this.raw === undefined) throw new InputError(`truncated IDX header: ${this.head[3]} dimensions need ${this.headSize()} bytes, file has ${this.headBytes}`, { source });
+    if (this.filled < this.raw.length) throw this.sizeError('truncated IDX data', String(this.headBytes + this.filled));
+    const type = this.type!;
+    const data = this.data!;
+    const raw = this.raw;
+    if (type.size > 1) {
+      // Each value's big-endian bytes become the platform's, in place.
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      for (let i = 0; i < data.length; i++) data[i] = type.get(view, i * type.size);
+    }
+    return { dims: this.dims!, data };
   }
-  const data = new type.array(count);
-  if (type.size === 1) data.set(bytes.subarray(header));
-  else for (let i = 0; i < count; i++) data[i] = type.get(view, header + i * type.size);
-  return { dims, data };
+
+  /** Bytes of the header: 4 until the dimension count is known. */
+  private headSize(): number {
+    return this.headBytes < 4 ? 4 : 4 + 4 * this.head[3];
+  }
+
+  private checkMagic(): void {
+    const h = this.head;
+    this.type = TYPES[h[2]];
+    if (h[0] !== 0 || h[1] !== 0 || this.type === undefined || h[3] === 0) {
+      throw new InputError(`bad IDX magic number ${hex(h.subarray(0, 4))} (expected 00 00, a type among 08 09 0b 0c 0d 0e, a dimension count ≥ 1)`, { source: this.source });
+    }
+  }
+
+  /** The header is complete: checks the dimensions against the limits and allocates the data. */
+  private start(): void {
+    const view = new DataView(this.head.buffer);
+    const dims = Array.from({ length: this.head[3] }, (_, i) => view.getUint32(4 + 4 * i));
+    this.dims = dims;
+    const count = dims.reduce((a, b) => a * b, 1);
+    const width = dims.slice(1).reduce((a, b) => a * b, 1);
+    const at = `dimensions ${dims.join('×')}`;
+    if (count > FILE_LIMITS.values) {
+      throw new InputError(`${at} make ${count.toLocaleString('en-US')} values, more than the limit of ${FILE_LIMITS.values.toLocaleString('en-US')} values per table`, { source: this.source });
+    }
+    if (width > FILE_LIMITS.features) {
+      throw new InputError(`${at} make rows of ${width.toLocaleString('en-US')} values, more than the limit of ${FILE_LIMITS.features.toLocaleString('en-US')} features`, { source: this.source });
+    }
+    this.data = new this.type!.array(count);
+    this.raw = new Uint8Array(this.data.buffer, this.data.byteOffset, this.data.byteLength);
+  }
+
+  private sizeError(what: string, has: string): InputError {
+    const expected = this.headBytes + this.raw!.length;
+    return new InputError(`${what}: dimensions ${this.dims!.join('×')} of ${this.type!.name} need ${expected} bytes, file has ${has}`, { source: this.source });
+  }
 }
 
 /** Encodes an IDX file (the inverse of {@link decodeIdx}); `data.length` must equal the product of `dims`. */
@@ -101,8 +183,9 @@ export async function readIdxTable(imagesPath: string, labelsPath?: string, opti
   const values = new Float32Array(images.data.length);
   for (let i = 0; i < values.length; i++) {
     const v = images.data[i] / scale;
-    if (!Number.isFinite(v)) {
-      throw new InputError('not a finite number', { source: imagesPath, row: Math.floor(i / width), column: `px${i % width}`, value: images.data[i] });
+    if (!fitsFloat32(v)) {
+      const problem = Number.isFinite(v) ? 'beyond the Float32 range' : 'not a finite number';
+      throw new InputError(problem, { source: imagesPath, row: Math.floor(i / width), column: `px${i % width}`, value: images.data[i] });
     }
     values[i] = v;
   }

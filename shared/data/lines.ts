@@ -1,6 +1,8 @@
 /** Text lines of a byte stream, with their 1-based physical line numbers. */
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
+import { InputError } from '../contracts/errors.js';
+import { FILE_LIMITS } from '../contracts/limits.js';
+import { describeBytes } from './source.js';
 
 /** One physical line, without its line terminator (`\n` or `\r\n`). */
 export interface Line {
@@ -11,36 +13,44 @@ export interface Line {
 
 /**
  * The stream's lines, decoded as UTF-8 (a leading byte-order mark is dropped). A final line without a terminator is
- * yielded too. Breaking out of the loop destroys the stream.
+ * yielded too. A line longer than `maxBytes` (default FILE_LIMITS.lineBytes) is an {@link InputError} naming
+ * `source` and the line, raised as soon as the line passes the limit. Each byte is scanned once, however long the
+ * line. Breaking out of the loop destroys the stream.
  */
-export async function* linesOf(stream: Readable): AsyncGenerator<Line> {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
+export async function* linesOf(stream: Readable, source: string, maxBytes: number = FILE_LIMITS.lineBytes): AsyncGenerator<Line> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   let line = 0;
-  let atStart = true;
+  const take = (last: Buffer): string => {
+    const bytes = pending.length === 0 ? last : Buffer.concat([...pending, last]);
+    pending = [];
+    pendingBytes = 0;
+    let text = bytes.toString('utf8');
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    return text.endsWith('\r') ? text.slice(0, -1) : text;
+  };
+  const tooLong = () => new InputError(`line longer than ${describeBytes(maxBytes)}, the limit for one line`, { source, line: line + 1 });
   try {
-    for await (const chunk of stream) {
-      pending += decoder.write(chunk as Buffer);
-      if (atStart && pending.length > 0) {
-        atStart = false;
-        if (pending.charCodeAt(0) === 0xfeff) pending = pending.slice(1);
-      }
+    for await (const data of stream as AsyncIterable<Buffer | string>) {
+      const chunk = typeof data === 'string' ? Buffer.from(data) : data;
       let start = 0;
-      let end: number;
-      while ((end = pending.indexOf('\n', start)) !== -1) {
+      for (let end = chunk.indexOf(0x0a); end !== -1; end = chunk.indexOf(0x0a, start)) {
+        if (pendingBytes + end - start > maxBytes) throw tooLong();
         line++;
-        yield { line, text: stripCr(pending.slice(start, end)) };
+        yield { line, text: take(chunk.subarray(start, end)) };
         start = end + 1;
       }
-      pending = pending.slice(start);
+      if (start < chunk.length) {
+        pendingBytes += chunk.length - start;
+        if (pendingBytes > maxBytes) throw tooLong();
+        pending.push(Buffer.from(chunk.subarray(start)));
+      }
     }
-    pending += decoder.end();
-    if (pending.length > 0) yield { line: line + 1, text: stripCr(pending) };
+    if (pendingBytes > 0) {
+      line++;
+      yield { line, text: take(Buffer.alloc(0)) };
+    }
   } finally {
     stream.destroy();
   }
-}
-
-function stripCr(text: string): string {
-  return text.endsWith('\r') ? text.slice(0, -1) : text;
 }

@@ -5,6 +5,7 @@
 import { InputError } from '../contracts/errors.js';
 import { featureColumns, resolveColumn } from './columns.js';
 import { linesOf } from './lines.js';
+import { fitsFloat32 } from './number.js';
 import { openByteStream, streamFailure } from './source.js';
 import type { Table } from './table.js';
 import { TableBuilder } from './table-builder.js';
@@ -37,13 +38,14 @@ interface Layout {
  * Reads an NDJSON file (gzip when named `*.gz` or starting with the gzip magic bytes); blank lines are skipped.
  * Features are either a `values` array of numbers (when the first record has one; names `v0`, `v1`…), or the
  * numeric fields of the first record other than the id and label, in that record's key order (JavaScript order:
- * integer-like keys first). Later records must carry every feature field (extra fields are ignored) as a finite
- * JSON number; `values` arrays must all have the first record's length.
+ * integer-like keys first). Later records must carry every feature field (extra fields are ignored) as a JSON
+ * number finite in Float32; `values` arrays must all have the first record's length. Lines longer than
+ * FILE_LIMITS.lineBytes and the table limits of {@link TableBuilder} are errors naming the line.
  */
 export async function readNdjson(path: string, options: NdjsonOptions = {}): Promise<Table> {
   let layout: Layout | undefined;
   try {
-    for await (const { line, text } of linesOf(await openByteStream(path))) {
+    for await (const { line, text } of linesOf(await openByteStream(path), path)) {
       if (text.trim() === '') continue;
       const record = parseRecord(path, text, line, layout?.builder.rows ?? 0);
       layout ??= makeLayout(path, record, options);
@@ -74,7 +76,7 @@ function makeLayout(path: string, first: Json, options: NdjsonOptions): Layout {
   const idField = options.idColumn === undefined ? undefined : keys[resolveColumn(keys, options.idColumn, 'idColumn', path, 'field')];
   const labelField = options.labelColumn === undefined ? undefined : keys[resolveColumn(keys, options.labelColumn, 'labelColumn', path, 'field')];
   const ownFields = new Set([idField, labelField]);
-  const builderOptions = { labels: labelField !== undefined, ...(idField !== undefined ? { idColumn: idField } : {}) };
+  const builderOptions = { ...(idField !== undefined ? { idColumn: idField } : {}), ...(labelField !== undefined ? { labelColumn: labelField } : {}) };
   if (Array.isArray(first.values) && !ownFields.has('values')) {
     const names = first.values.map((_, j) => `v${j}`);
     const pick = featureColumns(names, new Set(), options.columns, path, 'feature');
@@ -109,9 +111,9 @@ function addRecord(path: string, layout: Layout, record: Json, line: number): vo
   for (let k = 0; k < pick.length; k++) {
     const key = pick[k];
     const v = (source as Record<string | number, unknown>)[key];
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
+    if (typeof v !== 'number' || !fitsFloat32(v)) {
       const field = typeof key === 'number' ? `${prefix}[${key}]` : key;
-      const problem = v === undefined ? 'missing field, expected a number' : `expected a finite number, found ${kindOf(v)}`;
+      const problem = v === undefined ? 'missing field, expected a number' : typeof v === 'number' ? 'beyond the Float32 range' : `expected a number, found ${kindOf(v)}`;
       throw new InputError(problem, { source: path, line, row, field, ...(v !== undefined ? { value: describe(v) } : {}) });
     }
     out[offset + k] = v;

@@ -6,9 +6,12 @@
  * field and the value.
  */
 import { InputError } from '../contracts/errors.js';
+import { FILE_LIMITS } from '../contracts/limits.js';
 import { permutation, seededRandom } from '../ml/random.js';
 import { linesOf } from './lines.js';
+import { parseDecimal } from './number.js';
 import { openByteStream, streamFailure } from './source.js';
+import { tooLong } from './table-builder.js';
 
 /** Rating triples with dense 0-based user and item indices into `users` and `items` (external ids, first-seen order). */
 export interface Ratings {
@@ -26,6 +29,9 @@ export interface RatingsOptions {
 }
 
 const FIELDS = ['user', 'item', 'rating', 'timestamp'] as const;
+
+/** Most ratings one file may hold: each is three values (user, item, rating) of FILE_LIMITS.values. */
+export const MAX_RATINGS = Math.floor(FILE_LIMITS.values / 3);
 
 function detectSeparator(text: string): string {
   if (text.includes('::')) return '::';
@@ -95,7 +101,8 @@ export class RatingsBuilder {
 
 /**
  * Reads a ratings file. Blank lines are skipped. Errors: a line with fewer than 3 or more than 4 fields, an empty user
- * or item, a rating that is not a finite number, a file without ratings.
+ * or item or one longer than FILE_LIMITS.idBytes, a rating that is not a decimal number finite in Float32, a line
+ * longer than FILE_LIMITS.lineBytes, more than {@link MAX_RATINGS} ratings, a file without ratings.
  */
 export async function readRatings(path: string, options: RatingsOptions = {}): Promise<Ratings> {
   if (options.delimiter !== undefined && options.delimiter.length === 0) {
@@ -105,21 +112,26 @@ export async function readRatings(path: string, options: RatingsOptions = {}): P
   let separator = options.delimiter;
   let first = true;
   try {
-    for await (const { line, text } of linesOf(await openByteStream(path))) {
+    for await (const { line, text } of linesOf(await openByteStream(path), path)) {
       if (text.trim() === '') continue;
       separator ??= detectSeparator(text);
-      const cells = text.split(separator).map(unquote);
+      const cells = text.split(separator, 5).map(unquote);
       if (cells.length < 3 || cells.length > 4) {
-        throw new InputError(`expected 3 or 4 fields (user, item, rating[, timestamp]) separated by ${JSON.stringify(separator)}, found ${cells.length}`, { source: path, line, value: text });
+        const found = cells.length > 4 ? '5 or more' : String(cells.length);
+        throw new InputError(`expected 3 or 4 fields (user, item, rating[, timestamp]) separated by ${JSON.stringify(separator)}, found ${found}`, { source: path, line, value: text });
       }
       const isFirst = first;
       first = false;
-      const rating = cells[2] === '' ? NaN : Number(cells[2]);
-      if (isFirst && !Number.isFinite(rating)) continue; // a header line
+      const rating = parseDecimal(cells[2]);
+      if (isFirst && typeof rating === 'string') continue; // a header line
       for (let f = 0; f < 2; f++) {
         if (cells[f] === '') throw new InputError(`empty ${FIELDS[f]} id`, { source: path, line, field: FIELDS[f], value: cells[f] });
+        if (tooLong(cells[f])) {
+          throw new InputError(`${FIELDS[f]} id longer than ${FILE_LIMITS.idBytes} bytes, the limit for an id`, { source: path, line, field: FIELDS[f], value: cells[f] });
+        }
       }
-      if (!Number.isFinite(rating)) throw new InputError('rating is not a finite number', { source: path, line, field: 'rating', value: cells[2] });
+      if (typeof rating === 'string') throw new InputError(rating, { source: path, line, field: 'rating', value: cells[2] });
+      if (builder.size === MAX_RATINGS) throw new InputError(`more than ${MAX_RATINGS.toLocaleString('en-US')} ratings, the limit for one file`, { source: path, line });
       builder.add(cells[0], cells[1], rating);
     }
   } catch (err) {

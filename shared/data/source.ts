@@ -1,15 +1,14 @@
 /**
- * Opening dataset files: plain or gzip-compressed (by a `.gz` suffix or the gzip magic bytes 1f 8b), as a stream
- * or whole. A missing or unreadable file is an {@link InputError} naming the path.
+ * Opening dataset files: plain or gzip-compressed (by a `.gz` suffix or the gzip magic bytes 1f 8b), as a stream.
+ * A missing or unreadable file is an {@link InputError} naming the path; so is gzip data that decompresses to more
+ * than FILE_LIMITS.decompressedBytes (refused as soon as the stream gets there, not after decompressing it all).
  */
 import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { createGunzip, gunzip } from 'node:zlib';
-import { promisify } from 'node:util';
+import { open } from 'node:fs/promises';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { InputError } from '../contracts/errors.js';
-
-const gunzipAsync = promisify(gunzip);
+import { FILE_LIMITS } from '../contracts/limits.js';
 
 function isGzipMagic(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
@@ -19,6 +18,14 @@ function openFailure(path: string, err: unknown): InputError {
   const code = (err as NodeJS.ErrnoException).code;
   const problem = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot read file (${code ?? String(err)})`;
   return new InputError(problem, { source: path }, { cause: err });
+}
+
+/** A size for messages: `16 MiB`, `4 GiB`, `512 bytes`. */
+export function describeBytes(n: number): string {
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (n >= size && n % size === 0) return `${n / size} ${unit}`;
+  }
+  return `${n.toLocaleString('en-US')} bytes`;
 }
 
 /** Whether a file is gzip-compressed: its name ends in `.gz` or it starts with the gzip magic bytes. */
@@ -38,33 +45,23 @@ export async function isGzipFile(path: string): Promise<boolean> {
 }
 
 /**
- * The file's bytes as a stream, decompressed when gzip. Stream errors (including corrupt gzip data) surface as
- * ordinary stream errors; callers turn them into messages with {@link streamFailure}.
+ * The file's bytes as a stream, decompressed when gzip; the decompressed stream fails with an {@link InputError}
+ * once it passes `maxBytes` (default FILE_LIMITS.decompressedBytes). Other stream errors (corrupt gzip data, an
+ * unreadable file) surface as ordinary stream errors; callers turn them into messages with {@link streamFailure}.
  */
-export async function openByteStream(path: string): Promise<Readable> {
+export async function openByteStream(path: string, maxBytes: number = FILE_LIMITS.decompressedBytes): Promise<Readable> {
   const gz = await isGzipFile(path);
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
   if (!gz) return file;
-  const gunzipStream = createGunzip();
-  file.on('error', (err) => gunzipStream.destroy(err));
-  gunzipStream.on('close', () => file.destroy());
-  return file.pipe(gunzipStream);
-}
-
-/** The whole file's bytes, decompressed when gzip. */
-export async function readBytes(path: string): Promise<Buffer> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw openFailure(path, err);
-  }
-  if (!path.toLowerCase().endsWith('.gz') && !isGzipMagic(bytes)) return bytes;
-  try {
-    return await gunzipAsync(bytes);
-  } catch (err) {
-    throw new InputError(`corrupt gzip data (${(err as Error).message})`, { source: path }, { cause: err });
-  }
+  let total = 0;
+  const cap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      total += chunk.length;
+      if (total <= maxBytes) return done(null, chunk);
+      done(new InputError(`gzip data decompresses to more than ${describeBytes(maxBytes)}, the limit for one file`, { source: path }));
+    },
+  });
+  return pipeline(file, createGunzip(), cap, () => {});
 }
 
 /**

@@ -37,7 +37,7 @@ describe('fit, encode, score', () => {
     assert.match(r.stdout, /epochs\s+40/);
     assert.match(r.stdout, /layers\s+13-52-13-4-13-52-13/);
     assert.match(r.stderr, /tfjs backend: wasm/);
-    assert.ok((await readFile(model())).subarray(0, 4).toString() === 'LFM1');
+    assert.ok((await readFile(model())).subarray(0, 4).toString() === 'LFM2');
   });
 
   test('encode writes one code row per record, keyed by id', async () => {

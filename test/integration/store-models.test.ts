@@ -1,7 +1,9 @@
 // ModelRegistry on a real redis-server: versions, references, weights round trip, aliases, deletion, rollback, events.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { UnrecoverableError } from 'bullmq';
 import { keyspace } from '../../shared/contracts/keys.js';
+import { toJobError } from '../../shared/pipeline/queues.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { ModelRegistry, type ModelEvent } from '../../shared/store/models.js';
@@ -91,6 +93,21 @@ describe('ModelRegistry', () => {
       loaded.dispose();
     }
     await rejectsInput(models.load('wine', 2), 'has no version 2');
+  });
+
+  test('a corrupted artifact in Redis fails the load (and so the job) non-retryably, naming the version', async () => {
+    const models = registry();
+    await models.register('wine', model, { dataset: 'wine' });
+    const key = keyspace(fixture.prefix()).model.artifact('wine', 1);
+    const bytes = (await fixture.redis().getBuffer(key))!;
+    const flipped = bytes[bytes.length - 40] ^ 0x01;
+    await fixture.redis().setrange(key, bytes.length - 40, Buffer.from([flipped]));
+    const err = await rejectsInput(models.load('wine', 1), 'model wine@1', 'model file is corrupt or was modified (checksum mismatch)');
+    const jobError = toJobError(err);
+    assert.ok(jobError instanceof UnrecoverableError, 'a worker fails the job without retrying');
+    assert.match(jobError.message, /model wine@1: model file is corrupt or was modified \(checksum mismatch\)/);
+    await fixture.redis().set(key, bytes.subarray(0, 100));
+    await rejectsInput(models.load('wine', 1), 'model wine@1', 'truncated');
   });
 
   test('delete one version (with its aliases), then the whole model; numbers are never reused', async () => {

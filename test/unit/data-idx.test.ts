@@ -87,8 +87,15 @@ test('bad magic, truncated and trailing data name the file and the numbers', asy
   assert.equal(cut.where.source, join(dir, 'cut-idx3-ubyte.gz'));
   const long = new Uint8Array(good.length + 2);
   long.set(good);
-  await rejectsInput(readIdx(await writeIdx('long-idx3-ubyte', long)), 'trailing bytes', 'has 30');
+  await rejectsInput(readIdx(await writeIdx('long-idx3-ubyte', long)), 'long-idx3-ubyte', 'trailing bytes after IDX data', '3×2×2', 'need 28 bytes');
   await rejectsInput(readIdx(join(dir, 'absent-idx3-ubyte')), 'absent-idx3-ubyte', 'file not found');
+});
+
+test('float and double values that are not finite in Float32 name the image and pixel', async () => {
+  const path = await writeIdx('big-idx3-ubyte', { dims: [2, 1, 2], data: Float64Array.from([1, 2, 3, 1e39]) });
+  await rejectsInput(readIdxTable(path), path, 'row 1', 'column "px1"', 'value "1e+39"', 'beyond the Float32 range');
+  const nan = await writeIdx('nan-idx3-ubyte', { dims: [1, 1, 2], data: Float32Array.from([NaN, 1]) });
+  await rejectsInput(readIdxTable(nan), nan, 'row 0', 'column "px0"', 'not a finite number');
 });
 
 test('an images/labels count mismatch names both files and both counts', async () => {

@@ -61,7 +61,9 @@ test('a bad feature value names file, line, row, field and value', async () => {
   const err = await rejectsInput(readNdjson(path, { idColumn: 'id' }), path, 'line 3', 'row 1', 'field "x"', 'value "3"', 'found a string');
   assert.deepEqual({ ...err.where }, { source: path, line: 3, row: 1, field: 'x', value: '3' });
   await rejectsInput(readNdjson(await fixture(['{"x":1}', '{"x":null}'])), 'line 2', 'field "x"', 'value "null"', 'found null');
-  await rejectsInput(readNdjson(await fixture(['{"x":1}', '{"x":1e999}'])), 'line 2', 'field "x"', 'value "Infinity"', 'too large');
+  await rejectsInput(readNdjson(await fixture(['{"x":1}', '{"x":1e999}'])), 'line 2', 'field "x"', 'value "Infinity"', 'beyond the Float32 range');
+  await rejectsInput(readNdjson(await fixture(['{"x":1}', '{"x":-3.5e38}'])), 'line 2', 'field "x"', 'value "-3.5e+38"', 'beyond the Float32 range');
+  await rejectsInput(readNdjson(await fixture(['{"values":[1,2]}', '{"values":[1,4e38]}'])), 'line 2', 'field "values[1]"', 'beyond the Float32 range');
   await rejectsInput(readNdjson(await fixture(['{"x":1,"y":1}', '{"y":2}'])), 'line 2', 'row 1', 'field "x"', 'missing field');
   await rejectsInput(readNdjson(await fixture(['{"x":1,"name":"n"}'])), 'line 1', 'field "name"', 'value "n"');
 });

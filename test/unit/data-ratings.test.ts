@@ -61,6 +61,10 @@ describe('ratings readers', () => {
     const empty = await file('empty-user.csv', '1,2,3\n,2,3\n');
     await assert.rejects(readRatings(empty), (e: unknown) => e instanceof InputError && /line 2/.test(e.message) && /field "user"/.test(e.message));
     await assert.rejects(readRatings(await file('none.csv', 'user,item,rating\n')), /no ratings/);
+    for (const [rating, problem] of [['0x5', 'not a decimal number'], ['Infinity', 'not a finite number'], ['1e39', 'beyond the Float32 range']]) {
+      const p = await file(`rating-${rating}.csv`, `u,i,r\n1,2,3\n1,3,${rating}\n`);
+      await assert.rejects(readRatings(p), (e: unknown) => e instanceof InputError && e.message === `${p}, line 3, field "rating", value "${rating}": ${problem}`);
+    }
     await assert.rejects(readRatings(path.join(dir, 'missing.csv')), (e: unknown) => e instanceof InputError && /file not found/.test(e.message));
   });
 });

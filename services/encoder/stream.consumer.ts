@@ -20,10 +20,12 @@ export interface StreamConsumerDeps {
   keys: Keyspace;
   models: Pick<ModelRegistry, 'resolve'>;
   cache: ModelCache;
-  embeddings: Pick<EmbeddingStore, 'begin' | 'status' | 'writeBatch'>;
+  embeddings: Pick<EmbeddingStore, 'begin' | 'status' | 'writeBatch' | 'trackUntracked'>;
   alerts: AlertPublisher;
   drift?: DriftMonitor;
   log: Logger;
+  /** Scoring broke the tfjs runtime: the process should exit (ConsumerDeps.onFatal). */
+  onFatal?: (error: unknown) => void;
 }
 
 /** Starts consuming; the returned ingest's `stop()` finishes the batches in flight. */
@@ -38,10 +40,11 @@ export async function startStreamConsumer(deps: StreamConsumerDeps, options: Str
     publish: (alerts, once) => deps.alerts.publish(alerts, once === undefined ? {} : { once }),
     ...(drift ? { drift: (source, model, version, errors, baseline) => drift.observe(source, model, version, errors, baseline) } : {}),
     log: deps.log,
+    ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
     consumer: `${hostname()}:${process.pid}`,
     options,
   });
   await ingest.start();
-  deps.log.info(`streams: group encoders, count ${options.count}, block ${options.blockMs} ms, claim after ${options.claimMs} ms, refresh every ${options.refreshMs} ms`);
+  deps.log.info(`streams: group encoders, count ${options.count}, block ${options.blockMs} ms, claim after ${options.claimMs} ms, refresh every ${options.refreshMs} ms, codes and errors kept for the newest ${options.embeddingsMaxLen} records per source and version`);
   return ingest;
 }

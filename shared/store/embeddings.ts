@@ -9,12 +9,53 @@
  * `embeddings.clusters` and `embeddings.predictions` hashes record id → value; `embeddings.results` hash stage → JSON.
  *
  * Every write is idempotent per record id, so an encode job that is retried simply writes the same ids again.
+ *
+ * Retention (stream embeddings only, writeBatch `maxLen`): `embeddings.written` scores every record id by the Redis
+ * server's time (ms) of its last write, a later batch always above an earlier one (ties within one batch: by id). Each
+ * batch is written with the trim in one MULTI, so codes, errors and `written` always hold the same ids: the newest
+ * `maxLen` (records beyond it, oldest first, dropped; a record written again counts as new). Dataset embeddings
+ * (no `maxLen`) have no `written` set and keep every record.
  */
 import { InputError, LatentflowError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
 import type { RedisClient } from './redis.js';
 import { copyLittleEndian, toLittleEndian } from './binary.js';
 import { compareIds, execOrThrow, FIELDS_PER_COMMAND, slices } from './util.js';
+
+/**
+ * Records dropped per write beyond the batch's own count, so a lowered `maxLen` is reached over the next few batches
+ * instead of in one long script.
+ */
+const TRIM_EXTRA = 1000;
+
+/**
+ * KEYS written, codes, errors; ARGV maxLen, most to drop, ids just written. Scores the ids with the server's time in
+ * ms (above the newest score, so batches keep their order), then drops the oldest beyond maxLen from all three keys.
+ */
+const TRACK_AND_TRIM = `
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
+if newest and now <= tonumber(newest) then now = tonumber(newest) + 0.001 end
+local score = string.format('%.17g', now)
+local args = {}
+for i = 3, #ARGV do
+  args[#args + 1] = score
+  args[#args + 1] = ARGV[i]
+end
+if #args > 0 then redis.call('ZADD', KEYS[1], unpack(args)) end
+local excess = math.min(redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1]), tonumber(ARGV[2]))
+local dropped = 0
+while excess > dropped do
+  local old = redis.call('ZRANGE', KEYS[1], 0, math.min(excess - dropped, 1000) - 1)
+  if #old == 0 then break end
+  redis.call('HDEL', KEYS[2], unpack(old))
+  redis.call('ZREM', KEYS[3], unpack(old))
+  redis.call('ZREM', KEYS[1], unpack(old))
+  dropped = dropped + #old
+end
+return dropped
+`;
 
 /** Whose embeddings: a dataset under a model version (a number, already resolved). */
 export interface EmbeddingTarget {
@@ -54,7 +95,7 @@ export class EmbeddingStore {
     const k = this.k(t);
     const previous = await this.redis.hget(k.meta, 'codeSize');
     const m = this.redis.multi();
-    if (options.fresh === true || (previous !== null && Number(previous) !== codeSize)) m.del(k.codes, k.errors);
+    if (options.fresh === true || (previous !== null && Number(previous) !== codeSize)) m.del(k.codes, k.errors, k.written);
     m.del(k.clusters, k.predictions, k.results);
     m.hdel(k.meta, 'meanError');
     m.hset(k.meta, { state: 'writing', records: String(records), codeSize: String(codeSize), updatedAt: new Date().toISOString() });
@@ -63,10 +104,13 @@ export class EmbeddingStore {
 
   /**
    * Writes the codes (`ids.length × codeSize`, row-major) and errors of a batch of records, in one MULTI, at most
-   * 1000 fields per command. Idempotent per record id. Needs `begin` first (its code size is checked).
+   * 1000 fields per command. Idempotent per record id. Needs `begin` first (its code size is checked). With `maxLen`
+   * (stream embeddings), keeps only the newest `maxLen` records written (see the retention note above).
    */
-  async writeBatch(t: EmbeddingTarget, ids: string[], codes: Float32Array, errors: Float32Array): Promise<void> {
+  async writeBatch(t: EmbeddingTarget, ids: string[], codes: Float32Array, errors: Float32Array, options: { maxLen?: number } = {}): Promise<void> {
     const k = this.k(t);
+    const { maxLen } = options;
+    if (maxLen !== undefined && !(Number.isInteger(maxLen) && maxLen >= 1)) throw new InputError('must be a positive integer', { field: 'maxLen', value: maxLen });
     const stored = await this.redis.hget(k.meta, 'codeSize');
     if (stored === null) throw new LatentflowError(`embeddings of ${describe(t)}: writeBatch before begin`, false);
     const q = Number(stored);
@@ -86,9 +130,32 @@ export class EmbeddingStore {
       }
       m.hset(k.codes, ...fields);
       m.zadd(k.errors, ...scored);
+      if (maxLen !== undefined) m.eval(TRACK_AND_TRIM, 3, k.written, k.codes, k.errors, maxLen, last - first + TRIM_EXTRA, ...ids.slice(first, last));
     }
     m.hset(k.meta, 'updatedAt', new Date().toISOString());
     await execOrThrow(m);
+  }
+
+  /**
+   * Makes codes stored without retention (stream embeddings written before it existed) the oldest records of the
+   * `written` set, so the trim drops them first; returns how many were adopted. Cheap when there are none (HLEN and
+   * ZCARD); otherwise one HSCAN of the codes, safe to run again or alongside writes.
+   */
+  async trackUntracked(t: EmbeddingTarget): Promise<number> {
+    const k = this.k(t);
+    const m = this.redis.multi();
+    m.hlen(k.codes).zcard(k.written);
+    const [codes, written] = (await execOrThrow(m)) as [number, number];
+    if (codes <= written) return 0;
+    let adopted = 0;
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(k.codes, cursor, 'COUNT', FIELDS_PER_COMMAND);
+      cursor = next;
+      const ids = flat.filter((_, i) => i % 2 === 0);
+      if (ids.length > 0) adopted += await this.redis.zadd(k.written, 'NX', ...ids.flatMap((id) => ['0', id]));
+    } while (cursor !== '0');
+    return adopted;
   }
 
   /**
@@ -204,10 +271,10 @@ export class EmbeddingStore {
     return json === null ? undefined : (JSON.parse(json) as T);
   }
 
-  /** Removes everything stored for the target (codes, errors, meta, assignments, results). */
+  /** Removes everything stored for the target (codes, errors, write times, meta, assignments, results). */
   async clear(t: EmbeddingTarget): Promise<void> {
     const k = this.k(t);
-    await this.redis.del(k.codes, k.errors, k.meta, k.clusters, k.predictions, k.results);
+    await this.redis.del(k.codes, k.errors, k.written, k.meta, k.clusters, k.predictions, k.results);
   }
 
   private k(t: EmbeddingTarget) {
@@ -219,6 +286,7 @@ export class EmbeddingStore {
       clusters: e.clusters(t.model, t.version, t.dataset),
       predictions: e.predictions(t.model, t.version, t.dataset),
       results: e.results(t.model, t.version, t.dataset),
+      written: e.written(t.model, t.version, t.dataset),
     };
   }
 }

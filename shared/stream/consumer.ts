@@ -1,7 +1,13 @@
 /**
  * One source's consumer loop: XREADGROUP (group `encoders`, this process's consumer name) → parse → score with the
- * source's `production` model → write codes and errors → publish alerts → XACK. Malformed entries go to the
- * source's dead-letter stream with the reason and are acknowledged at once, without stopping the good ones.
+ * source's `production` model → write codes and errors → publish alerts → XACK. Malformed entries (including any
+ * beyond a size limit, shared/contracts/limits.ts) go to the source's dead-letter stream with the reason, a copy cut
+ * to a bounded size (entries.ts deadLetterCopy), and are acknowledged, after the good ones of their batch; a copy Redis
+ * refuses is replaced by the reason alone, so no entry can hold its source up. Only a fault of Redis itself (the bare
+ * reason refused too: out of memory, read-only, unreachable) leaves entries pending, to be retried.
+ *
+ * Codes and errors are kept for the newest `options.embeddingsMaxLen` records per source and model version (the
+ * oldest written are dropped with each batch's write, EmbeddingStore.writeBatch `maxLen`).
  *
  * Effects are idempotent, so an entry delivered twice (after a crash, or taken over by XAUTOCLAIM) changes nothing:
  * codes and errors are keyed by record id; alerts are published once per record and scope
@@ -16,7 +22,9 @@
 import { driftBaseline, type DriftBaseline } from '../analytics/drift.js';
 import type { Keyspace } from '../contracts/keys.js';
 import { streamDataset } from '../contracts/keys.js';
+import { STREAM_LIMITS } from '../contracts/limits.js';
 import type { Autoencoder } from '../ml/autoencoder.js';
+import { isRuntimeCorruption } from '../ml/backend.js';
 import type { Logger } from '../pipeline/log.js';
 import type { ModelCache } from '../pipeline/model-cache.js';
 import { severityOf, type Alert } from '../store/alerts.js';
@@ -24,8 +32,8 @@ import type { EmbeddingStore, EmbeddingTarget } from '../store/embeddings.js';
 import { duplicateRedis, isCluster, type RedisClient } from '../store/redis.js';
 import { STREAM_GROUP, type SourceConfig } from '../store/sources.js';
 import { TelemetryStore } from '../store/telemetry.js';
-import { execOrThrow, streamEntries, type StreamEntry } from '../store/util.js';
-import { parseEntry, type StreamRecord } from './entries.js';
+import { FIELDS_PER_COMMAND, slices, streamEntries, type StreamEntry } from '../store/util.js';
+import { cutUtf8, deadLetterCopy, parseEntry, type StreamRecord } from './entries.js';
 import type { StreamOptions } from '../config.js';
 import type { ProductionVersions } from './versions.js';
 
@@ -41,11 +49,16 @@ export interface ConsumerDeps {
   keys: Keyspace;
   versions: ProductionVersions;
   cache: ModelCache;
-  embeddings: Pick<EmbeddingStore, 'begin' | 'status' | 'writeBatch'>;
+  embeddings: Pick<EmbeddingStore, 'begin' | 'status' | 'writeBatch' | 'trackUntracked'>;
   publish: AlertSink;
   /** Rolling drift per source against the model's validation loss; none: no drift alerts. */
   drift?: DriftObserver;
   log: Logger;
+  /**
+   * Called when scoring broke the TensorFlow.js runtime (shared/ml/backend.ts `isRuntimeCorruption`): this consumer
+   * stops at once, leaving its batch unacknowledged for another encoder, and the process is expected to exit.
+   */
+  onFatal?: (error: unknown) => void;
   /** This process's consumer name in the group, e.g. `<host>:<pid>`. */
   consumer: string;
   options: StreamOptions;
@@ -116,6 +129,11 @@ export class SourceConsumer {
         this.failures = 0;
       } catch (error) {
         if (this.stopping) break;
+        if (isRuntimeCorruption(error)) {
+          log.error(`source ${this.source}: the TensorFlow.js runtime broke while scoring; stopping (the batch stays pending for another encoder)`);
+          this.deps.onFatal?.(error);
+          break;
+        }
         const message = error instanceof Error ? error.message : String(error);
         if (/NOGROUP/.test(message)) this.groupReady = false;
         const wait = Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** this.failures++);
@@ -178,24 +196,40 @@ export class SourceConsumer {
   }
 
   private async score(entries: [string, string[]][], model: Autoencoder, target: EmbeddingTarget): Promise<BatchOutcome> {
-    const good: { entry: string; record: StreamRecord }[] = [];
-    const bad: { entry: string; reason: string; fields: string[] }[] = [];
+    const good: Parsed[] = [];
+    const bad: Malformed[] = [];
     for (const [entry, fields] of entries) {
       const parsed = parseEntry(fields, model.features);
-      if (parsed.ok) good.push({ entry, record: parsed.record });
+      if (parsed.ok) good.push({ entry, record: parsed.record, fields });
       else bad.push({ entry, reason: parsed.reason, fields });
     }
+    const { alerts, unscorable } = good.length > 0 ? await this.scoreGood(good, model, target) : { alerts: 0, unscorable: [] };
+    bad.push(...unscorable);
     if (bad.length > 0) await this.deadLetter(bad);
-    if (good.length === 0) return { scored: 0, dead: bad.length, alerts: 0, version: target.version };
+    return { scored: good.length - unscorable.length, dead: bad.length, alerts, version: target.version };
+  }
 
+  /**
+   * Scores, stores and acknowledges well-formed records; the number of alerts published, and the records the model
+   * cannot score (values so large its layers overflow to a NaN error), left to be dead-lettered.
+   */
+  private async scoreGood(good: Parsed[], model: Autoencoder, target: EmbeddingTarget): Promise<{ alerts: number; unscorable: Malformed[] }> {
     const width = model.inputWidth;
     const values = new Float32Array(good.length * width);
     good.forEach(({ record }, i) => values.set(record.values, i * width));
     const ids = good.map((g) => g.record.id);
     const matrix = { values, rows: good.length, width, ids, features: model.features, source: `stream ${this.source}` };
     const { codes, errors, cellErrors } = model.score(matrix, { cells: true, codes: true });
+    if (errors.some((e) => Number.isNaN(e))) {
+      const unscorable = good.filter((_, i) => Number.isNaN(errors[i])).map(({ entry, record, fields }) => ({
+        entry, fields, reason: `the model's reconstruction error is NaN: its layers overflow on these values (largest magnitude ${record.values.reduce((m, v) => Math.max(m, Math.abs(v)), 0)})`,
+      }));
+      const rest = good.filter((_, i) => !Number.isNaN(errors[i]));
+      const scored = rest.length > 0 ? await this.scoreGood(rest, model, target) : { alerts: 0, unscorable: [] };
+      return { alerts: scored.alerts, unscorable: [...unscorable, ...scored.unscorable] };
+    }
     await this.ensureBegun(target, model.codeSize);
-    await this.deps.embeddings.writeBatch(target, ids, codes!, errors);
+    await this.deps.embeddings.writeBatch(target, ids, codes!, errors, { maxLen: this.deps.options.embeddingsMaxLen });
 
     const threshold = model.threshold?.value;
     const alerts: Alert[] = [];
@@ -213,7 +247,7 @@ export class SourceConsumer {
     }
     await this.observeDrift(model, target, errors);
     await Promise.all([this.ack(good.map((g) => g.entry)), this.telemetry.recordsScored(this.source, good.length)]);
-    return { scored: good.length, dead: bad.length, alerts: alerts.length, version: target.version };
+    return { alerts: alerts.length, unscorable: [] };
   }
 
   /**
@@ -233,18 +267,39 @@ export class SourceConsumer {
     }
   }
 
-  /** XADD to the dead-letter stream (`reason`, `entry`, then the original fields), then XACK. */
-  private async deadLetter(bad: { entry: string; reason: string; fields: string[] }[]): Promise<void> {
+  /**
+   * XADDs each entry's dead-letter copy (`reason`, `entry`, the fields, cut: see deadLetterCopy), then XACKs it. A
+   * copy that cannot be built or that Redis refuses is replaced by the bare `reason` and `entry` with a `truncated`
+   * field saying why; if Redis refuses even that, the fault is not the entry's: what was written is acknowledged and
+   * the rest stays pending, retried with the batch.
+   */
+  private async deadLetter(bad: Malformed[]): Promise<void> {
+    const copies = bad.map((b) => {
+      try {
+        return deadLetterCopy(b.entry, b.reason, b.fields);
+      } catch (error) {
+        return bareCopy(b, error);
+      }
+    });
+    const failed = refusals(bad, await this.xaddEach(copies));
+    const refused = failed.length === 0 ? [] : refusals(failed.map((f) => f.item), await this.xaddEach(failed.map((f) => bareCopy(f.item, f.error))));
+    const written = bad.filter((b) => !refused.some((r) => r.item === b));
+    await this.ack(written.map((b) => b.entry));
+    if (written.length > 0) this.deps.log.warn(`source ${this.source}: ${written.length} malformed entries dead-lettered, e.g. ${written[0].entry}: ${cutUtf8(written[0].reason, 200)}`);
+    if (refused.length > 0) throw new Error(`the dead-letter stream refused ${refused.length} entries (${errorText(refused[0].error)}); they stay pending`);
+  }
+
+  /** One XADD to the dead-letter stream per copy, pipelined; each one's error (null when written). */
+  private async xaddEach(copies: string[][]): Promise<(Error | null)[]> {
     const p = this.deps.redis.pipeline();
     const dlq = this.deps.keys.stream.dlq(this.source);
-    for (const b of bad) p.xadd(dlq, 'MAXLEN', '~', String(this.config.maxLen), '*', 'reason', b.reason, 'entry', b.entry, ...b.fields);
-    await execOrThrow(p);
-    this.deps.log.warn(`source ${this.source}: ${bad.length} malformed entries dead-lettered, e.g. ${bad[0].entry}: ${bad[0].reason}`);
-    await this.ack(bad.map((b) => b.entry));
+    for (const fields of copies) p.xadd(dlq, 'MAXLEN', '~', String(this.config.maxLen), '*', ...fields);
+    const replies = (await p.exec()) ?? [];
+    return copies.map((_, i) => replies[i]?.[0] ?? null);
   }
 
   private async ack(ids: string[]): Promise<void> {
-    if (ids.length > 0) await this.deps.redis.xack(this.key, STREAM_GROUP, ...ids);
+    for (const slice of slices(ids, FIELDS_PER_COMMAND)) await this.deps.redis.xack(this.key, STREAM_GROUP, ...slice);
   }
 
   /**
@@ -257,6 +312,8 @@ export class SourceConsumer {
     if (this.begun.has(id)) return;
     const status = await this.deps.embeddings.status(t);
     if (status.state === 'missing' || status.codeSize !== codeSize) await this.deps.embeddings.begin(t, 0, codeSize);
+    const adopted = await this.deps.embeddings.trackUntracked(t);
+    if (adopted > 0) this.deps.log.info(`source ${this.source}: ${adopted} records stored before retention are now the oldest, dropped first`);
     this.begun.add(id);
   }
 
@@ -270,6 +327,32 @@ export class SourceConsumer {
     });
     this.wake = undefined;
   }
+}
+
+interface Parsed {
+  entry: string;
+  record: StreamRecord;
+  fields: string[];
+}
+
+interface Malformed {
+  entry: string;
+  reason: string;
+  fields: string[];
+}
+
+/** A dead-letter copy without the entry's fields, for an entry whose copy could not be built or written. */
+function bareCopy(b: Malformed, error: unknown): string[] {
+  return [...deadLetterCopy(b.entry, b.reason, []), 'truncated', cutUtf8(`fields not copied: ${errorText(error)}`, STREAM_LIMITS.deadLetterValueBytes)];
+}
+
+/** The items whose XADD failed, with the error. */
+function refusals<T>(items: T[], errors: (Error | null)[]): { item: T; error: Error }[] {
+  return items.flatMap((item, i) => (errors[i] === null ? [] : [{ item, error: errors[i] }]));
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** How often to look for abandoned entries: half the claim time, between 100 ms and 5 s. */

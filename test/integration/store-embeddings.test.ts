@@ -1,4 +1,5 @@
-// EmbeddingStore on a real redis-server: idempotent batches, completion, reading in order, ranking, assignments.
+// EmbeddingStore on a real redis-server: idempotent batches, completion, reading in order, ranking, assignments,
+// and the retention of stream embeddings (the newest `maxLen` records kept).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LatentflowError } from '../../shared/contracts/errors.js';
@@ -124,5 +125,106 @@ describe('EmbeddingStore', () => {
     await embeddings.writeAssignments(target, 'clusters', new Map());
     await embeddings.clear(target);
     assert.deepEqual(await fixture.redis().keys(`${fixture.prefix()}:*`), []);
+  });
+
+  describe('retention (stream embeddings, writeBatch maxLen)', () => {
+    const stream: EmbeddingTarget = { model: 'digits', version: 1, dataset: 'stream.plant' };
+    const keysOf = (t: EmbeddingTarget) => {
+      const e = keyspace(fixture.prefix()).embeddings;
+      return { codes: e.codes(t.model, t.version, t.dataset), errors: e.errors(t.model, t.version, t.dataset), written: e.written(t.model, t.version, t.dataset) };
+    };
+    /** The ids in codes, errors and written, each sorted; asserts the three agree. */
+    async function stored(t: EmbeddingTarget): Promise<string[]> {
+      const k = keysOf(t);
+      const redis = fixture.redis();
+      const [codes, errors, written] = await Promise.all([redis.hkeys(k.codes), redis.zrange(k.errors, '0', '-1'), redis.zrange(k.written, '0', '-1')]);
+      assert.deepEqual(errors.sort(), codes.sort(), 'errors hold the ids of the codes');
+      assert.deepEqual(written.sort(), codes.sort(), 'written holds the ids of the codes');
+      return codes;
+    }
+    const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => `r${from + k}`).sort();
+
+    test('250 records written in batches with maxLen 100 leave exactly the newest 100; an id written again counts as newest', async () => {
+      const embeddings = store();
+      await embeddings.begin(stream, 0, Q);
+      for (let from = 100; from < 350; from += 25) {
+        const b = batch(from, from + 25);
+        await embeddings.writeBatch(stream, b.ids, b.codes, b.errors, { maxLen: 100 });
+        assert.equal((await stored(stream)).length, Math.min(100, from + 25 - 100), `after records up to r${from + 24}`);
+      }
+      assert.deepEqual(await stored(stream), ids(250, 350), 'the oldest 150 are dropped from codes, errors and written');
+      const newest = Number(await fixture.redis().zscore(keysOf(stream).written, 'r349'));
+      assert.ok(Math.abs(newest - Date.now()) < 60_000, 'scored in ms of the server clock');
+      assert.deepEqual((await embeddings.top(stream, 1)).map((t) => t.id), ['r349']);
+      assert.equal((await embeddings.status(stream)).written, 100);
+
+      // r250 (the oldest kept) and r120 (already dropped) arrive again: both are stored as the newest.
+      const again = batch(250, 251);
+      await embeddings.writeBatch(stream, again.ids, again.codes, again.errors, { maxLen: 100 });
+      const back = batch(120, 121);
+      await embeddings.writeBatch(stream, back.ids, back.codes, back.errors, { maxLen: 100 });
+      assert.deepEqual(await stored(stream), [...ids(252, 350), 'r120', 'r250'].sort(), 'r251 and r252 are now the oldest, dropped');
+      const read = await embeddings.read(stream, ['r120']);
+      assert.deepEqual(Array.from(read.codes), [120, 120.5, -120]);
+      const more = batch(350, 352);
+      await embeddings.writeBatch(stream, more.ids, more.codes, more.errors, { maxLen: 100 });
+      assert.deepEqual(await stored(stream), [...ids(254, 352), 'r120', 'r250'].sort());
+    });
+
+    test('batches written within the same millisecond keep their order: the later one is newer, whatever its ids', async () => {
+      const embeddings = store();
+      await embeddings.begin(stream, 0, Q);
+      // Ten MULTIs sent back to back (descending ids, so id order would pick the wrong ones): the last four written stay.
+      const batches = Array.from({ length: 10 }, (_, k) => batch(325 - 25 * k, 350 - 25 * k));
+      await Promise.all(batches.map((b) => embeddings.writeBatch(stream, b.ids, b.codes, b.errors, { maxLen: 100 })));
+      assert.deepEqual(await stored(stream), ids(100, 200));
+    });
+
+    test('a lowered maxLen is reached over the next writes, each dropping at most its batch plus 1000', async () => {
+      const embeddings = store();
+      await embeddings.begin(stream, 0, Q);
+      const b = batch(0, 3000);
+      await embeddings.writeBatch(stream, b.ids, b.codes, b.errors, { maxLen: 3000 });
+      const counts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const one = batch(5000 + i, 5001 + i);
+        await embeddings.writeBatch(stream, one.ids, one.codes, one.errors, { maxLen: 100 });
+        counts.push((await stored(stream)).length);
+      }
+      assert.deepEqual(counts, [2000, 1000, 100]);
+      assert.ok((await stored(stream)).includes('r5002'), 'the newest record is kept');
+    });
+
+    test('dataset embeddings keep every record and have no written set; begin fresh and clear remove it', async () => {
+      const embeddings = store();
+      await embeddings.begin(target, 300, Q);
+      const b = batch(0, 300);
+      await embeddings.writeBatch(target, b.ids, b.codes, b.errors);
+      assert.equal((await embeddings.status(target)).written, 300);
+      assert.equal(await fixture.redis().exists(keysOf(target).written), 0);
+
+      await embeddings.begin(stream, 0, Q);
+      await embeddings.writeBatch(stream, b.ids.slice(0, 5), b.codes.subarray(0, 5 * Q), b.errors.subarray(0, 5), { maxLen: 100 });
+      await embeddings.begin(stream, 0, Q, { fresh: true });
+      assert.equal(await fixture.redis().exists(keysOf(stream).written), 0, 'begin fresh');
+      await embeddings.writeBatch(stream, b.ids.slice(0, 5), b.codes.subarray(0, 5 * Q), b.errors.subarray(0, 5), { maxLen: 100 });
+      await embeddings.clear(stream);
+      assert.equal(await fixture.redis().exists(keysOf(stream).written), 0, 'clear');
+      await rejectsInput(embeddings.writeBatch(stream, ['a'], new Float32Array(3), new Float32Array(1), { maxLen: 0 }), 'maxLen');
+    });
+
+    test('records stored before retention existed are adopted as the oldest and dropped first', async () => {
+      const embeddings = store();
+      await embeddings.begin(stream, 0, Q);
+      const legacy = batch(0, 1200);
+      await embeddings.writeBatch(stream, legacy.ids, legacy.codes, legacy.errors);
+      assert.equal(await embeddings.trackUntracked(stream), 1200);
+      assert.equal(await embeddings.trackUntracked(stream), 0, 'nothing left to adopt');
+      const fresh = [batch(9000, 9005), batch(9005, 9010)];
+      for (const b of fresh) await embeddings.writeBatch(stream, b.ids, b.codes, b.errors, { maxLen: 100 });
+      const kept = await stored(stream);
+      assert.equal(kept.length, 100, 'the first write dropped 1005 records, the second the other 105');
+      for (const id of fresh.flatMap((b) => b.ids)) assert.ok(kept.includes(id), `${id} (new) is kept`);
+    });
   });
 });

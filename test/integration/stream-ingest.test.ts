@@ -105,7 +105,7 @@ test('1,000 records XADDed (10 anomalous, 5 malformed): all acknowledged, 10 ale
   const malformed: [number, string[], RegExp][] = [
     [100, ['values', row(1).join(',')], /missing field "id"/],
     [200, ['id', 'bad-width', 'values', row(2).slice(1).join(',')], new RegExp(`has ${width - 1} numbers, the model expects ${width}`)],
-    [300, ['id', 'bad-number', 'values', ['abc', ...row(3).slice(1)].join(',')], /item 1 \(.+\): value "abc" is not a number/],
+    [300, ['id', 'bad-number', 'values', ['abc', ...row(3).slice(1)].join(',')], /item 1 \(.+\): value "abc" is not a decimal number/],
     [400, ['id', 'bad-nan', 'values', JSON.stringify(row(4)).replace(/^\[[^,]+/, '["NaN"')], /value "NaN" is not a finite number/],
     [500, ['id', 'bad-field', ...wine.features.slice(1).flatMap((f, j) => [f, String(row(5)[j + 1])])], new RegExp(`missing feature field "${wine.features[0]}"`)],
   ];
@@ -255,6 +255,33 @@ test('`source add` and `source remove` take effect in a running encoder without 
   await sleep(500);
   assert.equal((await groupInfo(s.redis, s.input)).lag, 1, 'a removed source is no longer read');
   assert.equal((await sources.stats('plant')).length, 21, 'its stream is kept');
+  await encoder.stop();
+  running.splice(0);
+});
+
+test('LATENTFLOW_STREAM_EMBEDDINGS_MAXLEN=100: of 250 records scored, codes and errors keep exactly the newest 100; a record sent again is kept as the newest', async () => {
+  const s = await setUp({ LATENTFLOW_STREAM_EMBEDDINGS_MAXLEN: '100', LATENTFLOW_STREAM_COUNT: '32', LATENTFLOW_STREAM_BLOCK_MS: '100' });
+  const encoder = await startService('encoder', s.env);
+  running.push(encoder);
+  const d = streamDataset('plant');
+  const k = { codes: s.keys.embeddings.codes('wine', 1, d), errors: s.keys.embeddings.errors('wine', 1, d), written: s.keys.embeddings.written('wine', 1, d) };
+  const stored = async () => {
+    const [codes, errors, written] = await Promise.all([s.redis.hkeys(k.codes), s.redis.zrange(k.errors, '0', '-1'), s.redis.zrange(k.written, '0', '-1')]);
+    assert.deepEqual(errors.sort(), codes.sort(), 'errors hold the ids of the codes');
+    assert.deepEqual(written.sort(), codes.sort(), 'written holds the ids of the codes');
+    return codes;
+  };
+  // Ids of one length (r100…r349), so that ties within a batch, broken by id, also follow the order sent.
+  const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `r${from + i}`).sort();
+  for (let i = 100; i < 350; i++) await s.redis.xadd(s.input, '*', ...fields(`r${i}`, row(i), i));
+  await drained(s.redis, s.input, 250);
+  assert.deepEqual(await stored(), ids(250, 350));
+
+  await s.redis.xadd(s.input, '*', ...fields('r250', row(250), 0));
+  await drained(s.redis, s.input, 251);
+  await s.redis.xadd(s.input, '*', ...fields('r350', row(350), 0));
+  await drained(s.redis, s.input, 252);
+  assert.deepEqual(await stored(), [...ids(252, 351), 'r250'].sort(), 'r250, sent again, outlives r251');
   await encoder.stop();
   running.splice(0);
 });

@@ -9,6 +9,7 @@
  */
 import { accuracy, confusionMatrix, distinctLabels, macroF1, stratifiedSplit, trainSvm, type Split } from '../../shared/analytics/index.js';
 import { InputError } from '../../shared/contracts/errors.js';
+import { MODEL_LIMITS } from '../../shared/contracts/limits.js';
 import { parsePayload, type JobResult, type Payload } from '../../shared/contracts/queues.js';
 import { selectRows, type Table } from '../../shared/data/table.js';
 import { fitEncoderClassifier, type EncoderClassifierKind } from '../../shared/ml/encoder-classifier.js';
@@ -96,6 +97,10 @@ export function createClassifyProcessor(deps: ClassifyDeps): (job: PipelineJob<'
     const { ids, codes } = await readCodes(deps.embeddings, target);
     const labels = await labelsFor(deps.datasets, p.dataset, ids);
     if (!labels) throw new InputError(`dataset "${p.dataset}" has no labels: a classifier needs them`, { field: 'dataset' });
+    const classes = new Set(labels).size;
+    if (classes > MODEL_LIMITS.classes) {
+      throw new InputError(`dataset "${p.dataset}" has ${classes} distinct labels; a classifier learns at most ${MODEL_LIMITS.classes} (is the label column an id?)`, { field: 'dataset' });
+    }
     const split = stratifiedSplit(labels, p.testFraction, p.seed);
     const out = p.classifier === 'svm' ? await svmOnCodes(codes, labels, split, p) : await onEncoder(deps, p.classifier, target, ids, labels, split, p);
     const truth = split.test.map((i) => labels[i]);

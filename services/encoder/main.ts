@@ -6,7 +6,7 @@ import { initBackend } from '../../shared/ml/backend.js';
 import { alertPublisherFor } from '../../shared/pipeline/alert-publisher.js';
 import { DriftMonitor } from '../../shared/pipeline/drift-monitor.js';
 import { startHeartbeat } from '../../shared/pipeline/heartbeat.js';
-import { createLogger } from '../../shared/pipeline/log.js';
+import { createLogger, describeError } from '../../shared/pipeline/log.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
 import { makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
@@ -16,6 +16,7 @@ import { ModelRegistry } from '../../shared/store/models.js';
 import { closeRedis, createRedis } from '../../shared/store/redis.js';
 import { TelemetryStore } from '../../shared/store/telemetry.js';
 import { createEncodeProcessor } from './encode.processor.js';
+import type { StreamIngest } from '../../shared/stream/ingest.js';
 import { startStreamConsumer } from './stream.consumer.js';
 
 async function run(): Promise<void> {
@@ -30,24 +31,30 @@ async function run(): Promise<void> {
   const cache = new ModelCache(models);
   const telemetry = new TelemetryStore(redis, keys);
   const processor = createEncodeProcessor({ datasets: new DatasetStore(redis, keys), models, embeddings, cache, telemetry });
-  const worker = makeWorker('encode', processor, redis, keys, { concurrency: config.concurrency.encoder, log, lockDuration: config.jobLockMs });
   const { alerts, close: closeAlerts } = alertPublisherFor(redis, keys, config);
-  const streams = await startStreamConsumer({
-    redis, keys, models, cache, embeddings, alerts, drift: new DriftMonitor(redis, keys, config.drift), log,
-  }, config.stream);
+  // A job or stream batch that broke the tfjs runtime fails, then this process closes and exits 1 to be restarted.
+  // Made below, after the shutdown path they may need to take.
+  const running: { worker?: ReturnType<typeof makeWorker<'encode'>>; streams?: StreamIngest } = {};
   const heartbeat = startHeartbeat(redis, keys, { service: 'encoder', log });
-  onShutdown(async () => {
-    await Promise.all([worker.close(), streams.stop()]);
+  const shutdown = onShutdown(async () => {
+    await Promise.all([running.worker?.close(), running.streams?.stop()]);
     await heartbeat.stop();
     await closeAlerts();
     cache.clear();
     await closeRedis(redis);
-  }, { log });
+  }, { log, heartbeat, connection: redis });
+  const onFatal = (error: unknown) => shutdown.fatal(error instanceof Error ? error : new Error(String(error)));
+  const streams = await startStreamConsumer({
+    redis, keys, models, cache, embeddings, alerts, drift: new DriftMonitor(redis, keys, config.drift), log, onFatal,
+  }, config.stream);
+  running.streams = streams;
+  const worker = makeWorker('encode', processor, redis, keys, { concurrency: config.concurrency.encoder, log, lockDuration: config.jobLockMs, onFatal });
+  running.worker = worker;
   await worker.waitUntilReady();
   log.info(`ready: queue encode, concurrency ${config.concurrency.encoder}, sources ${streams.active.join(', ') || '(none yet)'}, prefix ${config.prefix}`);
 }
 
 run().catch((error: unknown) => {
-  console.error(error);
+  console.error(describeError(error));
   process.exit(1);
 });

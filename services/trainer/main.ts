@@ -4,7 +4,7 @@ import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { startHeartbeat } from '../../shared/pipeline/heartbeat.js';
-import { createLogger } from '../../shared/pipeline/log.js';
+import { createLogger, describeError } from '../../shared/pipeline/log.js';
 import { makeFlowProducer } from '../../shared/pipeline/flow.js';
 import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
@@ -24,23 +24,24 @@ async function run(): Promise<void> {
   const keys = keyspace(config.prefix);
   const models = new ModelRegistry(redis, keys);
   const processor = createTrainProcessor({ datasets: new DatasetStore(redis, keys), ratings: new RatingsStore(redis, keys), models, backend: backend.name, log });
-  const timing = { lockDuration: config.jobLockMs };
-  const worker = makeWorker('train', processor, redis, keys, { concurrency: config.concurrency.trainer, log, ...timing });
+  // A job that broke the tfjs runtime fails, then this process closes and exits 1 to be restarted (`shutdown` below).
+  const common = { lockDuration: config.jobLockMs, onFatal: (error: Error) => shutdown.fatal(error) };
+  const worker = makeWorker('train', processor, redis, keys, { concurrency: config.concurrency.trainer, log, ...common });
   const trainQueue = makeQueue('train', redis, keys);
   const flows = makeFlowProducer(redis, keys);
-  const scheduler = makeWorker('schedule', createScheduleProcessor({ train: trainQueue, flows, models, keys, log }), redis, keys, { concurrency: 1, log, ...timing });
+  const scheduler = makeWorker('schedule', createScheduleProcessor({ train: trainQueue, flows, models, keys, log }), redis, keys, { concurrency: 1, log, ...common });
   const heartbeat = startHeartbeat(redis, keys, { service: 'trainer', log });
-  onShutdown(async () => {
+  const shutdown = onShutdown(async () => {
     await Promise.all([worker.close(), scheduler.close()]);
     await heartbeat.stop();
     await Promise.all([trainQueue.close(), flows.close()]);
     await closeRedis(redis);
-  }, { log });
+  }, { log, heartbeat, connection: redis });
   await Promise.all([worker.waitUntilReady(), scheduler.waitUntilReady()]);
   log.info(`ready: queue train, concurrency ${config.concurrency.trainer}; queue schedule; prefix ${config.prefix}`);
 }
 
 run().catch((error: unknown) => {
-  console.error(error);
+  console.error(describeError(error));
   process.exit(1);
 });

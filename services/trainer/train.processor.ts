@@ -7,7 +7,8 @@ import { InputError } from '../../shared/contracts/errors.js';
 import { parsePayload, type JobResult, type Payload } from '../../shared/contracts/queues.js';
 import { selectRows, type Table } from '../../shared/data/table.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
-import { AutoRec } from '../../shared/ml/autorec.js';
+import { AutoRec, checkAutoRecSize, resolveAutoRecConfig } from '../../shared/ml/autorec.js';
+import { resolveModelConfig } from '../../shared/ml/model-config.js';
 import type { EpochProgress } from '../../shared/ml/train.js';
 import { silentLogger, type Logger } from '../../shared/pipeline/log.js';
 import type { PipelineJob } from '../../shared/pipeline/queues.js';
@@ -16,8 +17,8 @@ import type { RatingsStore } from '../../shared/store/ratings.js';
 import { DEFAULT_ALIAS, type ModelRegistry, type ModelVersionMeta } from '../../shared/store/models.js';
 
 export interface TrainDeps {
-  datasets: Pick<DatasetStore, 'load'>;
-  ratings: Pick<RatingsStore, 'load'>;
+  datasets: Pick<DatasetStore, 'meta' | 'load'>;
+  ratings: Pick<RatingsStore, 'meta' | 'load'>;
   models: Pick<ModelRegistry, 'register' | 'registerAutoRec' | 'registeredBy' | 'resolve' | 'meta' | 'promote'>;
   /** The tfjs backend in use, reported in the result. */
   backend: string;
@@ -54,6 +55,8 @@ type EpochLike = Pick<EpochProgress, 'epoch' | 'epochs' | 'loss' | 'seconds'> & 
 type TrainPayload = Payload<'train'>;
 
 async function trainAutoencoder(deps: TrainDeps, p: Exclude<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => Promise<void>): Promise<ModelVersionMeta> {
+  // The size limits (a ConfigError: the job fails at once) before any row is read.
+  resolveModelConfig(p.options ?? {}, (await deps.datasets.meta(p.dataset)).width);
   const table = await trainingRows(deps.datasets, p.dataset, p.normal);
   const model = await Autoencoder.fit(table, p.options, { threshold: p.threshold, onEpoch });
   try {
@@ -64,6 +67,8 @@ async function trainAutoencoder(deps: TrainDeps, p: Exclude<TrainPayload, { kind
 }
 
 async function trainAutoRec(deps: TrainDeps, p: Extract<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => Promise<void>): Promise<ModelVersionMeta> {
+  const { users, items } = await deps.ratings.meta(p.dataset);
+  checkAutoRecSize(resolveAutoRecConfig(p.options), users, items);
   const model = await AutoRec.fit(await deps.ratings.load(p.dataset), p.options, { onEpoch });
   try {
     return await deps.models.registerAutoRec(p.model, model, { dataset: p.dataset, key });

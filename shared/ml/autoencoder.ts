@@ -5,11 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import { InputError } from '../contracts/errors.js';
-import { decodeArtifact, encodeArtifact } from './artifact.js';
+import { artifactError, checkWeightShapes, decodeArtifact, encodeArtifact, parseHeader } from './artifact.js';
 import { cellErrors } from './loss.js';
 import { checkMatrix, type Matrix } from './matrix.js';
-import { resolveModelConfig, type ModelConfig, type ModelOptions } from './model-config.js';
+import { ACTIVATIONS, LOSSES, networkLayers, resolveModelConfig, SCALERS, stepRows, type ModelConfig, type ModelOptions } from './model-config.js';
 import { buildStack, disposeOnFailure, disposeStack, forward, INFERENCE_BATCH, mapBatches, restoreStack, specsOf, stackWeights, tfjsForward, type DenseLayer, type LayerSpec } from './network.js';
 import { nativeInference, type NativeInference } from './native-train.js';
 import { applyScaler, fitScaler, invertScaler, type Scaler } from './scaler.js';
@@ -45,6 +46,56 @@ interface ArtifactHeader {
   encoder: LayerSpec[];
   decoder: LayerSpec[];
   createdAt: string;
+}
+
+const count = z.number().int().positive();
+const finite = z.number().finite();
+const LayerSpecSchema = z.object({ inputs: count, units: count, activation: z.enum(ACTIVATIONS) });
+
+/** What a loaded artifact header must hold before a model is built from it; other fields pass through unchecked. */
+const ArtifactHeaderSchema = z.looseObject({
+  config: z.looseObject({ inputWidth: count, codeSize: count, encoder: z.array(count).min(1), decoder: z.array(count), loss: z.enum(LOSSES) }),
+  features: z.array(z.string()),
+  scaler: z.object({ kind: z.enum(SCALERS), offset: z.array(finite), divisor: z.array(finite.refine((v) => v !== 0, 'must not be 0')) }),
+  threshold: z.looseObject({ value: finite }).nullable().optional(),
+  // Losses may be null: JSON writes a NaN loss (a diverged epoch) as null.
+  history: z.looseObject({ epochs: z.array(z.looseObject({ epoch: z.number(), loss: z.number().nullable() })), bestEpoch: z.number().int() }),
+  fingerprint: z.string(),
+  encoder: z.array(LayerSpecSchema),
+  decoder: z.array(LayerSpecSchema),
+  createdAt: z.string(),
+});
+
+/**
+ * The header of an autoencoder artifact, checked against its weights: the layer specs follow from the widths in its
+ * config (input → encoder widths → code → decoder widths → input), every kernel and bias has the length its layer
+ * calls for, and the features and the scaler have one entry per input. Anything else is an InputError naming `source`.
+ */
+function checkArtifact(raw: unknown, weights: readonly Float32Array[], source: string): ArtifactHeader {
+  const header = parseHeader(ArtifactHeaderSchema, raw, source);
+  const { inputWidth, codeSize, encoder, decoder } = header.config;
+  const fail = (problem: string) => artifactError(source, problem);
+  if (encoder.at(-1) !== codeSize) throw fail(`its config's last encoder width ${encoder.at(-1)} is not its code size ${codeSize}`);
+  for (const [what, n] of [['features', header.features.length], ['scaler offsets', header.scaler.offset.length], ['scaler divisors', header.scaler.divisor.length]] as const) {
+    if (n !== inputWidth) throw fail(`${n} ${what} for an input width of ${inputWidth}`);
+  }
+  const chain = (first: number, units: number[]) => units.map((u, i) => ({ inputs: i === 0 ? first : units[i - 1], units: u }));
+  const stacks = { encoder: [header.encoder, chain(inputWidth, encoder)], decoder: [header.decoder, chain(codeSize, [...decoder, inputWidth])] } as const;
+  const shapes: { name: string; shape: number[] }[] = [];
+  for (const [part, [specs, expected]] of Object.entries(stacks)) {
+    if (specs.length !== expected.length) throw fail(`${specs.length} ${part} layers, the widths in its config call for ${expected.length}`);
+    specs.forEach((spec, i) => {
+      const e = expected[i];
+      if (spec.inputs !== e.inputs || spec.units !== e.units) {
+        throw fail(`${part} layer ${i + 1} is ${spec.inputs}×${spec.units}, the widths in its config call for ${e.inputs}×${e.units}`);
+      }
+      shapes.push({ name: `${part} layer ${i + 1} kernel`, shape: [spec.inputs, spec.units] }, { name: `${part} layer ${i + 1} bias`, shape: [spec.units] });
+    });
+  }
+  checkWeightShapes(weights, shapes, source);
+  // The header as written (the parsed copy reorders keys): a model saved again gives the same bytes.
+  const written = raw as { threshold?: unknown };
+  return { ...written, threshold: written.threshold ?? null } as unknown as ArtifactHeader;
 }
 
 /** sha256 over the width, feature names and raw values: identifies the training data without storing it. */
@@ -112,13 +163,13 @@ export class Autoencoder {
   encode(data: Matrix): Float32Array {
     checkMatrix(data, this.inputWidth);
     const run = this.inference();
-    return mapBatches(run.scale(data.values, data.rows), data.rows, this.inputWidth, this.codeSize, run.encoder);
+    return mapBatches(run.scale(data.values, data.rows), data.rows, this.inputWidth, this.codeSize, run.encoder, this.units);
   }
 
   /** Reconstructions in the input's units from codes (rows × codeSize). */
   decode(codes: Float32Array, rows: number): Float32Array {
     checkMatrix({ values: codes, rows, width: this.codeSize, source: 'codes' });
-    const scaled = mapBatches(codes, rows, this.codeSize, this.inputWidth, this.inference().decoder);
+    const scaled = mapBatches(codes, rows, this.codeSize, this.inputWidth, this.inference().decoder, this.units);
     return invertScaler(this.scaler, scaled, this.inputWidth);
   }
 
@@ -126,7 +177,7 @@ export class Autoencoder {
   reconstruct(data: Matrix): Float32Array {
     checkMatrix(data, this.inputWidth);
     const run = this.inference();
-    const out = mapBatches(run.scale(data.values, data.rows), data.rows, this.inputWidth, this.inputWidth, (x, n) => run.decoder(run.encoder(x, n), n));
+    const out = mapBatches(run.scale(data.values, data.rows), data.rows, this.inputWidth, this.inputWidth, (x, n) => run.decoder(run.encoder(x, n), n), this.units);
     return invertScaler(this.scaler, out, this.inputWidth);
   }
 
@@ -152,8 +203,10 @@ export class Autoencoder {
       }
       return { errors, cellErrors: cells, codes };
     }
-    for (let start = 0; start < data.rows; start += BATCH) {
-      const n = Math.min(BATCH, data.rows - start);
+    // Fewer rows per slice for a wide network, so that no slice passes STEP_VALUES_LIMIT (the wasm heap is finite).
+    const batch = stepRows(this.units, BATCH);
+    for (let start = 0; start < data.rows; start += batch) {
+      const n = Math.min(batch, data.rows - start);
       tf.tidy(() => {
         const x = tf.tensor2d(scaled.subarray(start * width, (start + n) * width), [n, width]);
         const z = forward(this.encoder, x);
@@ -182,11 +235,16 @@ export class Autoencoder {
     return encodeArtifact(header, [...stackWeights(this.encoder), ...stackWeights(this.decoder)]);
   }
 
-  static fromArtifact(bytes: Uint8Array, source?: string): Autoencoder {
-    const { header, weights } = decodeArtifact<ArtifactHeader>(bytes, source);
-    if (header.kind !== 'autoencoder' || header.format !== ARTIFACT_FORMAT) {
-      throw new InputError(`unsupported model artifact (kind ${header.kind}, format ${header.format})`, { source });
+  /**
+   * The model in an artifact (see ./artifact.ts), after checking its structure; a malformed artifact is an
+   * InputError naming `source` and the problem.
+   */
+  static fromArtifact(bytes: Uint8Array, source = 'model artifact'): Autoencoder {
+    const { header: raw, weights } = decodeArtifact<Partial<ArtifactHeader>>(bytes, source);
+    if (raw.kind !== 'autoencoder' || raw.format !== ARTIFACT_FORMAT) {
+      throw new InputError(`unsupported model artifact (kind ${String(raw.kind)}, format ${String(raw.format)})`, { source });
     }
+    const header = checkArtifact(raw, weights, source);
     const split = 2 * header.encoder.length;
     const encoder = restoreStack(header.encoder, weights.slice(0, split));
     const decoder = restoreStack(header.decoder, weights.slice(split));
@@ -205,6 +263,11 @@ export class Autoencoder {
   }
 
   /** Scaling and the two forward passes: on the addon when available, else on tfjs. */
+  /** Units of the whole network, input and output included: what bounds the rows of one inference slice. */
+  private get units(): number {
+    return networkLayers(this.config).reduce((sum, w) => sum + w, 0);
+  }
+
   private inference(): Pick<NativeInference, 'scale' | 'encoder' | 'decoder'> {
     const native = this.nativeStacks();
     if (native) return native;

@@ -28,8 +28,9 @@ import { z } from 'zod';
 import { InputError, ConfigError } from '../contracts/errors.js';
 import { rmse } from '../analytics/regression-metrics.js';
 import type { Ratings } from '../data/ratings.js';
-import { decodeArtifact, encodeArtifact } from './artifact.js';
-import { describeIssues } from './model-config.js';
+import { artifactError, checkWeightShapes, decodeArtifact, encodeArtifact, parseHeader } from './artifact.js';
+import { MODEL_LIMITS } from '../contracts/limits.js';
+import { describeIssues, formatCount, networkSizeProblems } from './model-config.js';
 import { pacer } from '../analytics/pacer.js';
 import { permutation, seededRandom } from './random.js';
 
@@ -74,14 +75,23 @@ export interface AutoRecHooks {
   signal?: AbortSignal;
 }
 
-/** AutoRec options as a job payload or the CLI gives them; every field optional (defaults: {@link AUTOREC_DEFAULTS}). */
+/** A positive integer of at most `limit`; the message names the value, its unit and the limit. */
+const bounded = (limit: number, unit: string) => z.number().int().min(1).max(limit, {
+  error: (issue) => `${formatCount(Number(issue.input))} ${unit}: the limit is ${formatCount(limit)}`,
+});
+
+/**
+ * AutoRec options as a job payload or the CLI gives them; every field optional (defaults: {@link AUTOREC_DEFAULTS}).
+ * Sizes are capped by MODEL_LIMITS here, and the network the ratings call for by {@link AutoRec.fit} (its width is
+ * the number of users, or items for `variant: 'user'`).
+ */
 export const AutoRecOptionsSchema = z.object({
   variant: z.enum(['item', 'user']),
-  hidden: z.number().int().min(1),
+  hidden: bounded(MODEL_LIMITS.layerWidth, 'hidden units'),
   lambda: z.number().min(0).finite(),
   learningRate: z.number().positive().finite(),
-  epochs: z.number().int().min(1),
-  batchSize: z.number().int().min(1),
+  epochs: bounded(MODEL_LIMITS.epochs, 'epochs'),
+  batchSize: bounded(MODEL_LIMITS.batchSize, 'vectors per step'),
   seed: z.number().int(),
 }).partial().strict();
 
@@ -92,6 +102,19 @@ export function resolveAutoRecConfig(options: AutoRecOptions = {}): AutoRecConfi
   const parsed = AutoRecOptionsSchema.safeParse(options);
   if (!parsed.success) throw new ConfigError(`invalid autorec options: ${describeIssues(parsed.error)}`);
   return { ...AUTOREC_DEFAULTS, ...parsed.data };
+}
+
+/**
+ * Throws ConfigError when the network `config` calls for on ratings of `users` users and `items` items is beyond
+ * MODEL_LIMITS (shared/ml/model-config.ts `networkSizeProblems`): its input and output are as wide as a rating
+ * vector (users for I-AutoRec, items for U-AutoRec), so it has about 2 × hidden × width parameters.
+ */
+export function checkAutoRecSize(config: AutoRecConfig, users: number, items: number): void {
+  const width = config.variant === 'item' ? users : items;
+  const tooLarge = networkSizeProblems([width, config.hidden, width], config.batchSize, config.variant === 'item'
+    ? { input: 'users (the length of an item\'s rating vector)', remedy: 'use fewer hidden units, or variant "user" when there are fewer items than users' }
+    : { input: 'items (the length of a user\'s rating vector)', remedy: 'use fewer hidden units, or variant "item" when there are fewer users than items' });
+  if (tooLarge.length > 0) throw new ConfigError(`invalid autorec options for ${formatCount(users)} users × ${formatCount(items)} items: ${tooLarge.join('; ')}`);
 }
 
 /** Sparse vectors: vector v's entries are `index[ptr[v]..ptr[v+1])` with `value` at the same positions. */
@@ -153,6 +176,17 @@ interface AutoRecHeader {
   max: number;
   history: AutoRecEpoch[];
 }
+
+/** What a loaded artifact header must hold (the config is checked by resolveAutoRecConfig); other fields pass through. */
+const AutoRecHeaderSchema = z.looseObject({
+  version: z.literal(1),
+  config: z.looseObject({}),
+  users: z.array(z.string()),
+  items: z.array(z.string()),
+  min: z.number().finite(),
+  max: z.number().finite(),
+  history: z.array(z.looseObject({})),
+});
 
 const PREDICT_BATCH = 256;
 
@@ -274,6 +308,7 @@ export class AutoRec {
   static async fit(ratings: Ratings, options: AutoRecOptions = {}, hooks: AutoRecHooks = {}): Promise<AutoRec> {
     const config = resolveAutoRecConfig(options);
     if (ratings.entries.rating.length === 0) throw new InputError('no training ratings', { field: 'ratings' });
+    checkAutoRecSize(config, ratings.users.length, ratings.items.length);
     const width = config.variant === 'item' ? ratings.users.length : ratings.items.length;
     const seed = config.seed;
     const [v, mu, w, b] = tf.tidy(() => {
@@ -533,20 +568,41 @@ export class AutoRec {
     return encodeArtifact(header, [...weights, Float32Array.from(this.trainEntries.user), Float32Array.from(this.trainEntries.item), this.trainEntries.rating]);
   }
 
+  /**
+   * The model in an artifact written by {@link save}, after checking its structure against its header (weight shapes
+   * from the config and the id maps, training entries that index them); a malformed artifact is an InputError naming
+   * `source` and the problem.
+   */
   static load(bytes: Uint8Array, source = 'model artifact'): AutoRec {
-    const { header, weights } = decodeArtifact<AutoRecHeader>(bytes, source);
-    if (header.kind !== 'autorec') throw new InputError(`not an AutoRec model (kind ${JSON.stringify(header.kind)})`, { source });
-    if (weights.length !== 7) throw new InputError(`expected 7 weight arrays, found ${weights.length}`, { source });
-    const config = resolveAutoRecConfig(header.config);
+    const { header: raw, weights } = decodeArtifact<{ kind?: unknown }>(bytes, source);
+    if (raw.kind !== 'autorec') throw new InputError(`not an AutoRec model (kind ${JSON.stringify(raw.kind)})`, { source });
+    const header = parseHeader(AutoRecHeaderSchema, raw, source);
+    let config: AutoRecConfig;
+    try {
+      config = resolveAutoRecConfig(header.config);
+    } catch (error) {
+      throw artifactError(source, `header field "config": ${(error as Error).message}`);
+    }
     const width = config.variant === 'item' ? header.users.length : header.items.length;
+    const n = weights[4]?.length ?? 0;
+    checkWeightShapes(weights, [
+      { name: 'V', shape: [width, config.hidden] }, { name: 'μ', shape: [config.hidden] }, { name: 'W', shape: [config.hidden, width] }, { name: 'b', shape: [width] },
+      { name: 'training users', shape: [n] }, { name: 'training items', shape: [n] }, { name: 'training ratings', shape: [n] },
+    ], source);
+    const entries = { user: Int32Array.from(weights[4]), item: Int32Array.from(weights[5]), rating: weights[6] };
+    for (let k = 0; k < n; k++) {
+      if (!(weights[4][k] === entries.user[k] && entries.user[k] >= 0 && entries.user[k] < header.users.length
+        && weights[5][k] === entries.item[k] && entries.item[k] >= 0 && entries.item[k] < header.items.length && Number.isFinite(entries.rating[k]))) {
+        throw artifactError(source, `training entry ${k} (user ${weights[4][k]}, item ${weights[5][k]}, rating ${entries.rating[k]}) is not a known user and item with a finite rating`);
+      }
+    }
     const [v, mu, w, b] = tf.tidy(() => [
       tf.variable(tf.tensor2d(weights[0], [width, config.hidden]), true),
       tf.variable(tf.tensor1d(weights[1]), true),
       tf.variable(tf.tensor2d(weights[2], [config.hidden, width]), true),
       tf.variable(tf.tensor1d(weights[3]), true),
     ]);
-    const entries = { user: Int32Array.from(weights[4]), item: Int32Array.from(weights[5]), rating: weights[6] };
-    return new AutoRec(config, header.users, header.items, entries, header.min, header.max, v, mu, w, b, header.history);
+    return new AutoRec(config, header.users, header.items, entries, header.min, header.max, v, mu, w, b, header.history as unknown as AutoRecEpoch[]);
   }
 
   dispose(): void {

@@ -145,6 +145,24 @@ export function backendInfo(): BackendInfo | undefined {
   return resolved;
 }
 
+/** RangeError messages of an allocation that failed: V8's for an ArrayBuffer, WebAssembly.Memory's for a heap growth. */
+const OUT_OF_MEMORY = /Array buffer allocation failed|WebAssembly\.Memory|out of memory/i;
+
+/**
+ * Whether `error` (or any error in its `cause` chain) says that this process's TensorFlow.js runtime may be broken
+ * for good: a WebAssembly.RuntimeError ("memory access out of bounds", "Aborted(...)", "unreachable": after one, the
+ * wasm backend's heap is in an unknown state and every later op may fail or compute garbage), or a RangeError of an
+ * allocation that failed. Nothing the process does afterwards can be trusted; a worker fails the job and exits, to
+ * be restarted with a fresh runtime (shared/pipeline/queues.ts `onFatal`).
+ */
+export function isRuntimeCorruption(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e.name === 'RuntimeError') return true; // WebAssembly.RuntimeError (not in this project's TypeScript lib)
+    if (e instanceof RangeError && OUT_OF_MEMORY.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** Tensors currently allocated on the active backend (tf.memory().numTensors): for leak checks. */
 export function currentTensorCount(): number {
   return tf.memory().numTensors;

@@ -18,7 +18,7 @@ import { InputError } from '../contracts/errors.js';
 import type { Autoencoder } from './autoencoder.js';
 import { trainHead, tuneNetwork, type PhaseHooks, type PhaseProgress, type Rows } from './classifier-phases.js';
 import { checkMatrix, type Matrix } from './matrix.js';
-import { buildStack, disposeStack, mapBatches, stackWeights, tfjsForward, type DenseLayer, type LayerSpec } from './network.js';
+import { buildStack, disposeStack, mapBatches, stackUnits, stackWeights, tfjsForward, type DenseLayer, type LayerSpec } from './network.js';
 import { seededRandom } from './random.js';
 import { applyScaler } from './scaler.js';
 
@@ -148,7 +148,7 @@ export async function fitEncoderClassifier(
     ({ steps, learningRate, batchSize: config.batchSize, random, noise, noiseSeed });
   try {
     const codes = {
-      values: mapBatches(labelled.values, labelled.rows, labelled.width, model.codeSize, tfjsForward(encoder)),
+      values: mapBatches(labelled.values, labelled.rows, labelled.width, model.codeSize, tfjsForward(encoder), stackUnits(encoder)),
       rows: labelled.rows, width: model.codeSize, classIds, classes: classes.length,
     };
     await trainHead(head, codes, phase(config.headSteps, config.learningRate, config.codeNoise, config.seed * 100_003), recorded);
@@ -187,7 +187,7 @@ function classifierOf(
   const probabilities = (rows: Matrix): Float32Array => {
     if (disposed) throw new Error('this classifier has been disposed');
     checkMatrix(rows, width);
-    return mapBatches(applyScaler(model.scaler, rows.values, width), rows.rows, width, classes.length, classify);
+    return mapBatches(applyScaler(model.scaler, rows.values, width), rows.rows, width, classes.length, classify, stackUnits([...encoder, ...head]));
   };
   return {
     kind, config, classes, history, probabilities,

@@ -2,9 +2,15 @@
  * The autoencoder's options: one zod schema is both the runtime validation and the TypeScript type.
  * `ModelOptions` is what a user may give (everything optional); `resolveModelConfig` turns it plus the input width
  * into a `ModelConfig` with every default filled in and every cross-field rule checked.
+ *
+ * Size limits (MODEL_LIMITS of shared/contracts/limits.ts, and {@link STEP_VALUES_LIMIT}): the schema bounds each
+ * width, the layer counts, epochs and batch size; `resolveModelConfig` bounds the input width, the network's
+ * parameters and the values one training step computes. Both run before anything is allocated, so no options can
+ * exhaust the memory of the process that trains (a wasm runtime that runs out of memory is broken for good).
  */
 import { z } from 'zod';
 import { ConfigError } from '../contracts/errors.js';
+import { MODEL_LIMITS } from '../contracts/limits.js';
 
 /** Activations accepted for hidden, code and output layers. */
 export const ACTIVATIONS = ['relu', 'elu', 'selu', 'tanh', 'sigmoid', 'linear', 'leaky_relu', 'softplus'] as const;
@@ -27,8 +33,27 @@ export const TRAINER_DEFAULTS = {
   recirculation: { learningRate: 2, lrSchedule: 'constant', regression: 0.75 },
 } as const satisfies Record<Trainer, { learningRate: number; lrSchedule: (typeof LR_SCHEDULES)[number]; regression?: number }>;
 
-const width = z.number().int().positive();
+/**
+ * Values (rows × units, where units are the widths of every layer, input and output included) one step may compute:
+ * a training step's batch, or one slice of inference. The parameter limit alone leaves this open: 64-65536-2-65536-64
+ * has 8.8M parameters, yet 2,048 rows per step (2^28 values) broke the plain wasm runtime ("memory access out of
+ * bounds"; its heap cannot pass 4 GiB). Measured there, a tfjs training step costs ~31 bytes per value: peak RSS
+ * 0.84 GB at 2^24 values, 1.46 GB at 2^25, 2.5 GB at 2^26. Belongs in MODEL_LIMITS (shared/contracts/limits.ts).
+ */
+export const STEP_VALUES_LIMIT = MODEL_LIMITS.stepValues;
+
+/** A count as the limit messages print it: 20,000,000. */
+export const formatCount = (n: number): string => n.toLocaleString('en-US');
+
+const width = z.number().int().positive().max(MODEL_LIMITS.layerWidth, {
+  error: (issue) => `${formatCount(Number(issue.input))} units: a layer may have at most ${formatCount(MODEL_LIMITS.layerWidth)}`,
+});
 const nonNegative = z.number().finite().nonnegative();
+
+/** At most `most` layer widths; `what` names them in the message. */
+const widths = (most: number, what: string) => z.array(width).max(most, {
+  error: (issue) => `${(issue.input as unknown[]).length} ${what}: the limit is ${most}`,
+});
 
 export const ModelOptionsSchema = z
   .object({
@@ -43,11 +68,11 @@ export const ModelOptionsSchema = z
     /** recirculation only: regression λ in [0, 1), the share of the old activation kept on the second pass. Default 0.75 (the paper's). */
     regression: z.number().min(0).lt(1).optional(),
     /** Encoder layer widths; the last is the code size q. Default: hidden widths from the input width, then q. */
-    encoder: z.array(width).min(1).optional(),
+    encoder: widths(MODEL_LIMITS.layers, 'encoder layers').min(1).optional(),
     /** Code size q (overrides the last encoder width). Default: the last encoder width, else 0.4·width rounded, in [2, 32]. */
     codeSize: width.optional(),
-    /** Decoder hidden widths (the output layer is added). Default: the encoder's hidden widths mirrored. */
-    decoder: z.array(width).optional(),
+    /** Decoder hidden widths (the output layer is added, so at most MODEL_LIMITS.layers − 1). Default: the encoder's hidden widths mirrored. */
+    decoder: widths(MODEL_LIMITS.layers - 1, 'decoder hidden layers (its output layer comes on top)').optional(),
     /** Hidden-layer activation. Default elu. */
     activation: z.enum(ACTIVATIONS).default('elu'),
     /** Code-layer activation. Default tanh (bounded codes cluster better than linear ones; measured on digits). */
@@ -72,10 +97,14 @@ export const ModelOptionsSchema = z
     learningRate: z.number().finite().positive().optional(),
     /** Learning-rate schedule over the epochs: cosine decay to 1% of the initial rate, or constant. Default cosine; recirculation constant (the paper's). */
     lrSchedule: z.enum(LR_SCHEDULES).optional(),
-    /** Rows per training step. Default 64. */
-    batchSize: width.default(64),
-    /** Maximum training epochs. Default 200. */
-    epochs: width.default(200),
+    /** Rows per training step, at most MODEL_LIMITS.batchSize (and {@link STEP_VALUES_LIMIT} values per step). Default 64. */
+    batchSize: z.number().int().positive().max(MODEL_LIMITS.batchSize, {
+      error: (issue) => `${formatCount(Number(issue.input))} rows per step: the limit is ${formatCount(MODEL_LIMITS.batchSize)}`,
+    }).default(64),
+    /** Maximum training epochs, at most MODEL_LIMITS.epochs. Default 200. */
+    epochs: z.number().int().positive().max(MODEL_LIMITS.epochs, {
+      error: (issue) => `${formatCount(Number(issue.input))} epochs: the limit is ${formatCount(MODEL_LIMITS.epochs)}`,
+    }).default(200),
     /** Fraction of the training rows held out to measure validation loss (and pick the threshold). Default 0.1. */
     validationSplit: z.number().min(0).max(0.5).default(0.1),
     /** Early stopping: epochs without an improvement of at least minDelta before stopping; 0 disables. Default 0. */
@@ -90,6 +119,16 @@ export const ModelOptionsSchema = z
   .strict();
 
 export type ModelOptions = z.input<typeof ModelOptionsSchema>;
+
+/**
+ * Model options validated as given, without filling in defaults (what job payloads carry): {@link resolveModelConfig}
+ * fills them, and must see which options a user set (recirculation refuses a noise or activation set by hand, not the
+ * backprop defaults). Problems are reported under the same field paths as {@link ModelOptionsSchema}'s.
+ */
+export const ModelOptionsInputSchema = z.custom<ModelOptions>().superRefine((value, ctx) => {
+  const parsed = ModelOptionsSchema.safeParse(value);
+  if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+});
 
 /** Options with every default resolved for a given input width. */
 export interface ModelConfig extends Omit<z.output<typeof ModelOptionsSchema>, 'encoder' | 'decoder' | 'codeSize' | 'outputActivation' | 'learningRate' | 'lrSchedule' | 'regression'> {
@@ -132,6 +171,8 @@ export function resolveModelConfig(options: ModelOptions, inputWidth: number): M
   const hidden = o.encoder ? o.encoder.slice(0, -1) : recirculation ? [] : defaultHidden(inputWidth, q);
   const encoder = [...hidden, q];
   const decoder = o.decoder ?? [...hidden].reverse();
+  const tooLarge = networkSizeProblems([inputWidth, ...encoder, ...decoder, inputWidth], o.batchSize);
+  if (tooLarge.length > 0) throw new ConfigError(`invalid model options: ${tooLarge.join('; ')}`);
   const outputActivation = o.outputActivation ?? (recirculation || o.loss === 'bce' ? 'sigmoid' : 'linear');
   if (o.loss === 'bce' && outputActivation !== 'sigmoid') {
     throw new ConfigError(`loss "bce" needs outputs in [0, 1]: field "outputActivation" must be sigmoid, not ${outputActivation}`);
@@ -146,6 +187,59 @@ export function resolveModelConfig(options: ModelOptions, inputWidth: number): M
     ...o, inputWidth, encoder, decoder, codeSize: q, codeActivation: 'sigmoid', outputActivation, noise: 0, ...resolved,
     regression: o.regression ?? TRAINER_DEFAULTS.recirculation.regression,
   };
+}
+
+/** The widths of every layer of a resolved network, input first and output last. */
+export function networkLayers(config: Pick<ModelConfig, 'inputWidth' | 'encoder' | 'decoder'>): number[] {
+  return [config.inputWidth, ...config.encoder, ...config.decoder, config.inputWidth];
+}
+
+/** Weights and biases of the dense layers `layers[0] → layers[1] → …` (`layers[0]` is the input width). */
+export function denseParameters(layers: readonly number[]): number {
+  let total = 0;
+  for (let i = 1; i < layers.length; i++) total += layers[i - 1] * layers[i] + layers[i];
+  return total;
+}
+
+/** How {@link networkSizeProblems} names the input's units and what to change. */
+export interface SizeTerms {
+  /** What the input's units are, e.g. `features`. */
+  input: string;
+  /** Advice when the network has too many parameters. */
+  remedy: string;
+}
+
+/**
+ * Why a dense network of `layers` (widths, input first, output last) trained `batchSize` rows per step is too large,
+ * one message per problem (empty when it fits): an input wider than MODEL_LIMITS.layerWidth, more than
+ * MODEL_LIMITS.parameters weights and biases, or more than {@link STEP_VALUES_LIMIT} values per training step (checked
+ * only when the network itself fits).
+ */
+export function networkSizeProblems(
+  layers: readonly number[], batchSize: number, terms: SizeTerms = { input: 'features', remedy: 'use fewer features or narrower layers' },
+): string[] {
+  const problems: string[] = [];
+  const shape = layers.join('-');
+  if (layers[0] > MODEL_LIMITS.layerWidth) {
+    problems.push(`the input has ${formatCount(layers[0])} ${terms.input}: a layer (the input included) may have at most ${formatCount(MODEL_LIMITS.layerWidth)} units`);
+  }
+  const parameters = denseParameters(layers);
+  if (parameters > MODEL_LIMITS.parameters) {
+    problems.push(`the network ${shape} has ${formatCount(parameters)} parameters; the limit is ${formatCount(MODEL_LIMITS.parameters)}: ${terms.remedy}`);
+  }
+  if (problems.length > 0) return problems;
+  const units = layers.reduce((sum, w) => sum + w, 0);
+  if (batchSize * units > STEP_VALUES_LIMIT) {
+    problems.push(`field "batchSize": ${formatCount(batchSize)} rows per step through the ${formatCount(units)} units of the network ${shape} `
+      + `are ${formatCount(batchSize * units)} values; the limit is ${formatCount(STEP_VALUES_LIMIT)}: use a batchSize of at most `
+      + `${formatCount(Math.floor(STEP_VALUES_LIMIT / units))}, or narrower layers`);
+  }
+  return problems;
+}
+
+/** Rows of one inference slice through a network of `units` units in all: `most`, fewer when a slice would pass {@link STEP_VALUES_LIMIT} values. */
+export function stepRows(units: number, most: number): number {
+  return Math.max(1, Math.min(most, Math.floor(STEP_VALUES_LIMIT / units)));
 }
 
 /**

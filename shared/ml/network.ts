@@ -4,7 +4,7 @@
  * directly, without tf.layers' per-batch gather.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Activation } from './model-config.js';
+import { stepRows, type Activation } from './model-config.js';
 
 export interface DenseLayer {
   kernel: tf.Variable;
@@ -70,6 +70,11 @@ export function forward(stack: DenseLayer[], x: tf.Tensor2D): tf.Tensor2D {
 /** A forward pass over a batch of `rows` row-major rows, as a plain array (tfjs here; the native addon's has the same shape). */
 export type RowsForward = (x: Float32Array, rows: number) => Float32Array;
 
+/** Units a forward pass through `stack` touches: its input and every layer's output. */
+export function stackUnits(stack: DenseLayer[]): number {
+  return stack.reduce((units, l) => units + l.kernel.shape[1]!, stack[0]?.kernel.shape[0] ?? 0);
+}
+
 /** `stack`'s forward pass on tfjs, optionally followed by `then` (e.g. a softmax), as a {@link RowsForward}. */
 export function tfjsForward(stack: DenseLayer[], then: (y: tf.Tensor2D) => tf.Tensor2D = (y) => y): RowsForward {
   return (x, rows) => tf.tidy(() => then(forward(stack, tf.tensor2d(x, [rows, x.length / rows]))).dataSync() as Float32Array);
@@ -78,11 +83,15 @@ export function tfjsForward(stack: DenseLayer[], then: (y: tf.Tensor2D) => tf.Te
 /** Rows per batch of {@link mapBatches}: bounds the tensors of inference on large inputs. */
 export const INFERENCE_BATCH = 2048;
 
-/** `fn` over INFERENCE_BATCH-row slices of a rows × inWidth matrix, into one rows × outWidth matrix. */
-export function mapBatches(values: Float32Array, rows: number, inWidth: number, outWidth: number, fn: RowsForward): Float32Array {
+/**
+ * `fn` over row slices of a rows × inWidth matrix, into one rows × outWidth matrix. A slice holds INFERENCE_BATCH rows,
+ * fewer when rows × `units` (every layer's width the pass goes through, input included) would pass MODEL_LIMITS.stepValues.
+ */
+export function mapBatches(values: Float32Array, rows: number, inWidth: number, outWidth: number, fn: RowsForward, units: number): Float32Array {
   const out = new Float32Array(rows * outWidth);
-  for (let start = 0; start < rows; start += INFERENCE_BATCH) {
-    const n = Math.min(INFERENCE_BATCH, rows - start);
+  const slice = stepRows(units, INFERENCE_BATCH);
+  for (let start = 0; start < rows; start += slice) {
+    const n = Math.min(slice, rows - start);
     out.set(fn(values.subarray(start * inWidth, (start + n) * inWidth), n), start * outWidth);
   }
   return out;

@@ -26,8 +26,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { ConfigError } from '../contracts/errors.js';
-import { describeIssues, ModelOptionsSchema, TRAINER_DEFAULTS } from './model-config.js';
-import { buildStack, disposeOnFailure, forward, type DenseLayer } from './network.js';
+import { describeIssues, ModelOptionsSchema, stepRows, TRAINER_DEFAULTS } from './model-config.js';
+import { buildStack, disposeOnFailure, forward, stackUnits, type DenseLayer } from './network.js';
 import { trainStacks, type FitHooks, type StepEngine, type TrainingData, type TrainingOutcome } from './train.js';
 
 const model = ModelOptionsSchema.shape;
@@ -96,8 +96,9 @@ const EVAL_BATCH = 2048;
 export function reconstructionError(encoder: DenseLayer, decoder: DenseLayer, data: Float32Array, rows: number): number {
   const width = encoder.kernel.shape[0];
   let sum = 0;
-  for (let start = 0; start < rows; start += EVAL_BATCH) {
-    const n = Math.min(EVAL_BATCH, rows - start);
+  const slice = stepRows(stackUnits([encoder, decoder]), EVAL_BATCH);
+  for (let start = 0; start < rows; start += slice) {
+    const n = Math.min(slice, rows - start);
     sum += tf.tidy(() => {
       const x = tf.tensor2d(data.subarray(start * width, (start + n) * width), [n, width]);
       return tf.sum(tf.squaredDifference(x, forward([decoder], forward([encoder], x)))).dataSync()[0];

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { cellErrors } from './loss.js';
-import type { ModelConfig } from './model-config.js';
+import { stepRows, type ModelConfig } from './model-config.js';
 import { assignWeights, forward, variablesOf, type DenseLayer } from './network.js';
 import { nativeStepEngine } from './native-train.js';
 import { pacer } from '../analytics/pacer.js';
@@ -137,6 +137,7 @@ export function objective(encoder: DenseLayer[], decoder: DenseLayer[], input: t
 export function tfjsStepEngine(encoder: DenseLayer[], decoder: DenseLayer[], config: ModelConfig, width: number): StepEngine {
   const variables = variablesOf([...encoder, ...decoder]);
   const optimizer = makeOptimizer(config);
+  const evalRows = stepRows([...encoder, ...decoder].reduce((units, l) => units + l.kernel.shape[1]!, width), EVAL_BATCH);
   return {
     kind: 'tfjs',
     step(batch, n, seed, learningRate) {
@@ -149,8 +150,8 @@ export function tfjsStepEngine(encoder: DenseLayer[], decoder: DenseLayer[], con
     },
     evaluate(data, rows) {
       let sum = 0;
-      for (let start = 0; start < rows; start += EVAL_BATCH) {
-        const n = Math.min(EVAL_BATCH, rows - start);
+      for (let start = 0; start < rows; start += evalRows) {
+        const n = Math.min(evalRows, rows - start);
         sum += tf.tidy(() => {
           const x = tf.tensor2d(data.subarray(start * width, (start + n) * width), [n, width]);
           return objective(encoder, decoder, x, x, config).dataSync()[0] * n;

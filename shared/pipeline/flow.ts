@@ -70,7 +70,10 @@ export const FLOW_QUEUES_OPTIONS = Object.fromEntries(QUEUES.map((q) => [q, { de
 
 /** A FlowProducer under the keyspace's BullMQ prefix. */
 export function makeFlowProducer(connection: ConnectionOptions, keys: Keyspace): FlowProducer {
-  return new FlowProducer({ connection, prefix: keys.bullPrefix });
+  const flows = new FlowProducer({ connection, prefix: keys.bullPrefix });
+  // Its errors are its connection's, which reports them itself (store/redis.ts); unheard, BullMQ would print each in full.
+  flows.on('error', () => {});
+  return flows;
 }
 
 /** Validates every stage's payload (InputError naming the field) and adds the run's flow. */

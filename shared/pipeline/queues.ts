@@ -1,7 +1,10 @@
 /**
  * Typed BullMQ queues and workers built from the contracts' queue map, with the pipeline's job defaults and retry
  * semantics: an error whose `retryable` is false (InputError, ConfigError) fails the job at once as BullMQ's
- * UnrecoverableError with the same message; any other error is retried with exponential backoff.
+ * UnrecoverableError with the same message; any other error is retried with exponential backoff. An error that
+ * broke the process's TensorFlow.js runtime (shared/ml/backend.ts `isRuntimeCorruption`) fails the job at once too,
+ * and the worker's `onFatal` is told before the job is failed, so that the process takes no further job and exits
+ * (a supervisor restarts it with a fresh runtime).
  *
  * Every worker keeps BullMQ's job metrics (`Queue.getMetrics('completed' | 'failed')`: all-time counts of finished
  * jobs, a final failure counting once however many attempts it took, plus per-minute points for {@link METRICS_DATA_POINTS})
@@ -14,6 +17,8 @@ import { Cluster, Redis } from 'ioredis';
 import { LatentflowError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
 import type { JobResult, PayloadInput, QueueName } from '../contracts/queues.js';
+import { isRuntimeCorruption } from '../ml/backend.js';
+import { errorReporter } from '../store/redis.js';
 import { TelemetryStore } from '../store/telemetry.js';
 import { silentLogger, type Logger } from './log.js';
 
@@ -52,15 +57,35 @@ export interface PipelineWorkerOptions {
   stalledInterval?: number;
   /** Where failures, stalls and connection errors are reported. Default: nowhere. */
   log?: Logger;
+  /**
+   * Called (synchronously, at most once per job) when a job's error broke the process's TensorFlow.js runtime, with
+   * the error the job fails with, before BullMQ marks the job failed: the service closes its workers (so that none
+   * takes another job on the broken runtime) and exits non-zero (shared/pipeline/shutdown.ts `fatal`). Default: the
+   * job fails and nothing else happens.
+   */
+  onFatal?: (error: Error) => void;
 }
 
 /** The queue `q` under the keyspace's BullMQ prefix, with {@link DEFAULT_JOB_OPTIONS}. */
 export function makeQueue<Q extends QueueName>(q: Q, connection: ConnectionOptions, keys: Keyspace): PipelineQueue<Q> {
-  return new Queue<PayloadInput<Q>, JobResult<Q>>(q, { connection, prefix: keys.bullPrefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+  const queue = new Queue<PayloadInput<Q>, JobResult<Q>>(q, { connection, prefix: keys.bullPrefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+  // Its errors are its connection's, which reports them itself (store/redis.ts); unheard, BullMQ would print each in full.
+  queue.on('error', () => {});
+  return queue;
 }
 
-/** Maps a processor's error to what BullMQ should do with it: non-retryable errors become UnrecoverableError. */
+/**
+ * Maps a processor's error to what BullMQ should do with it: non-retryable errors become UnrecoverableError, and so
+ * does a runtime corruption (its cause is the original error): retrying it in this process would fail again, and
+ * elsewhere the job could break another worker.
+ */
 export function toJobError(error: unknown): Error {
+  if (isRuntimeCorruption(error)) {
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const unrecoverable = new UnrecoverableError(`the TensorFlow.js runtime of process ${process.pid} broke during this job (${text}); the job is not retried, and a service worker exits to restart with a fresh runtime`);
+    unrecoverable.cause = error;
+    return unrecoverable;
+  }
   if (error instanceof LatentflowError && !error.retryable) {
     const unrecoverable = new UnrecoverableError(error.message);
     unrecoverable.cause = error;
@@ -71,7 +96,7 @@ export function toJobError(error: unknown): Error {
 
 /**
  * A worker on queue `q` running `processor` with the retry semantics above. Failures, stalls and connection errors
- * are logged; none of them crashes the process.
+ * are logged; none of them crashes the process (a broken runtime is the service's to act on, through `onFatal`).
  */
 export function makeWorker<Q extends QueueName>(
   q: Q,
@@ -87,7 +112,9 @@ export function makeWorker<Q extends QueueName>(
       try {
         return await processor(job, token);
       } catch (error) {
-        throw toJobError(error);
+        const failure = toJobError(error);
+        if (isRuntimeCorruption(failure)) options.onFatal?.(failure);
+        throw failure;
       }
     },
     {
@@ -115,6 +142,9 @@ export function makeWorker<Q extends QueueName>(
     log[final ? 'error' : 'warn'](`${q} job ${job.id} failed (${attempt}${final ? ', final' : ', will retry'}): ${error.message}`);
   });
   worker.on('stalled', (id) => log.warn(`${q} job ${id} stalled: its lock expired and it goes back to the queue`));
-  worker.on('error', (error) => log.error(`${q} worker: ${error.message}`));
+  // Mostly its connection's errors while Redis is away: redacted and throttled like the connection's own.
+  const errors = errorReporter(`${q} worker`, (message) => log.error(message));
+  worker.on('error', (error) => errors.error(error));
+  worker.on('ready', () => errors.ready());
   return worker;
 }

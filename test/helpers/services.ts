@@ -1,20 +1,27 @@
 /** Starts a service's entry point as its own process, as docker-compose or `latentflow up` would. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { projectPath } from './cli.js';
 
 export interface ServiceProcess {
   child: ChildProcess;
   /** Everything the process wrote to stderr so far. */
   log(): string;
+  /** Resolves the exit code (null when a signal ended it) once the process has exited, however it ended. */
+  exited: Promise<number | null>;
   /** SIGTERM, then wait for the exit; resolves the exit code. */
   stop(): Promise<number | null>;
 }
 
-export async function startService(name: 'trainer' | 'encoder' | 'downstream', env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', projectPath(`services/${name}/main.ts`)], {
+export interface ServiceOptions {
+  /** Options for node itself, before the entry point (e.g. V8's `--wasm-max-mem-pages=N` to bound the wasm heap). */
+  nodeArgs?: string[];
+}
+
+export async function startService(name: 'trainer' | 'encoder' | 'downstream', env: Record<string, string>, options: ServiceOptions = {}): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', projectPath(`services/${name}/main.ts`)], {
     cwd: projectPath('.'), env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
   });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderr = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {
@@ -27,11 +34,11 @@ export async function startService(name: 'trainer' | 'encoder' | 'downstream', e
   return {
     child,
     log: () => stderr,
+    exited,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
-      const [code] = (await once(child, 'exit')) as [number | null];
-      return code;
+      return exited;
     },
   };
 }

@@ -4,6 +4,7 @@
 // naming the field.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { MODEL_LIMITS } from '../../shared/contracts/limits.js';
 import { RESULTS } from '../../shared/contracts/queues.js';
 import { readTable } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
@@ -80,6 +81,21 @@ describe('classify jobs on the encoder', () => {
     const failed = await settled(p.queue('classify'), job.id!);
     assert.equal(failed.state, 'failed');
     assert.match(failed.job.failedReason, /field "classifier"/);
+    assert.equal(failed.job.attemptsMade, 1);
+  });
+
+  test(`a label column of more than ${MODEL_LIMITS.classes} distinct values (an id, say) fails at once, before any classifier trains`, async (t) => {
+    const p = startPipeline(t, fixture);
+    await p.datasets.save('digits', { ...digits, labels: digits.ids.map((id) => `label-${id}`) });
+    const model = Autoencoder.fromArtifact(artifact);
+    const { version } = await p.models.register('digits-ae', model, { dataset: 'digits' });
+    model.dispose();
+    const target = { model: 'digits-ae', version, dataset: 'digits' };
+    assert.equal((await settled(p.queue('encode'), (await p.queue('encode').add('encode', target)).id!)).state, 'completed');
+    const job = await p.queue('classify').add('classify', target);
+    const failed = await settled(p.queue('classify'), job.id!);
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.job.failedReason, /dataset "digits" has 1797 distinct labels; a classifier learns at most 1000/);
     assert.equal(failed.job.attemptsMade, 1);
   });
 });

@@ -192,6 +192,20 @@ describe('a service run as a script', () => {
       detach();
     }
   });
+
+  test('onShutdown: a signal while Redis is unreachable closes with a deadline, since active jobs cannot finish anyway', async () => {
+    const exits: number[] = [];
+    const connection = { status: 'reconnecting' };
+    const detach = onShutdown(() => new Promise<void>(() => {}), { signals: ['SIGUSR2'], exit: (code) => exits.push(code), connection, fatalDeadlineMs: 50 });
+    try {
+      process.emit('SIGUSR2', 'SIGUSR2');
+      assert.deepEqual(exits, [], 'closing has begun');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(exits, [1], 'exited at the deadline although close never ended');
+    } finally {
+      detach();
+    }
+  });
 });
 
 describe('ModelCache', () => {

@@ -28,6 +28,26 @@ export function formatTable(rows: [string, string | number][]): string {
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${typeof v === 'number' ? formatNumber(v) : v}`).join('\n');
 }
 
+/** C0 and C1 control characters and DEL: what lets text move the cursor, recolour or retitle a terminal. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text from the data (any Redis client may have written it) made inert for a terminal: every control character,
+ * an escape sequence's ESC included, shown as `\xHH`.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * `JSON.stringify` for a terminal: JSON escapes C0 controls already; DEL and C1 controls (U+0080 to U+009F, which
+ * some terminals obey) are escaped too (`\u00HH`), so the line is the same JSON with nothing a terminal acts on.
+ */
+export function terminalJson(value: unknown): string {
+  return JSON.stringify(value).replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function formatNumber(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 0.01 ? v.toFixed(4) : v.toPrecision(4);

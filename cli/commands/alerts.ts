@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { AlertStore, type Alert } from '../../shared/store/alerts.js';
 import { withConnection } from '../connection.js';
-import { formatNumber } from '../output.js';
+import { formatNumber, terminalJson, terminalSafe } from '../output.js';
 import { positiveInteger } from '../arg-parsers.js';
 
 function time(at: unknown): string {
@@ -10,13 +10,21 @@ function time(at: unknown): string {
   return Number.isNaN(date.getTime()) ? String(at) : date.toISOString();
 }
 
-/** `2024-05-01T10:00:00.000Z  high  wine/wine@1  record 17  error 0.412 / 0.083  proline:0.31 magnesium:0.05` */
+/** A score or threshold: `-` when the entry held no number. */
+function figure(value: number): string {
+  return Number.isNaN(value) ? '-' : formatNumber(value);
+}
+
+/**
+ * `2024-05-01T10:00:00.000Z  high  wine/wine@1  record 17  error 0.412 / 0.083  proline:0.31 magnesium:0.05`; control
+ * characters in any field (written by any client) are shown escaped, never sent to the terminal.
+ */
 export function formatAlert(alert: Alert, top = 3): string {
-  const features = (alert.features ?? []).slice(0, top).map((f) => `${f.feature}:${formatNumber(f.error)}`).join(' ');
-  return [
+  const features = (alert.features ?? []).slice(0, top).map((f) => `${f.feature}:${figure(f.error)}`).join(' ');
+  return terminalSafe([
     time(alert.at), alert.severity.padEnd(8), `${alert.source}/${alert.model}@${alert.version}`, `record ${alert.record}`,
-    `error ${formatNumber(alert.score)} / ${formatNumber(alert.threshold)}`, features,
-  ].join('  ').trimEnd();
+    `error ${figure(alert.score)} / ${figure(alert.threshold)}`, features,
+  ].join('  ').trimEnd());
 }
 
 export function alertsCommand(): Command {
@@ -24,9 +32,9 @@ export function alertsCommand(): Command {
     .description('print the latest alerts (time, severity, source/model@version, record, error / threshold, top features)')
     .option('--count <n>', 'how many of the latest alerts to print', positiveInteger, 20)
     .option('--follow', 'then wait for new alerts until Ctrl-C')
-    .option('--json', 'one JSON object per line ({id, ...alert})')
+    .option('--json', 'one JSON object per line ({id, ...alert}; control characters \\u-escaped)')
     .action(async (opts: { count: number; follow?: boolean; json?: boolean }) => {
-      const print = ({ id, alert }: { id: string; alert: Alert }) => console.log(opts.json === true ? JSON.stringify({ id, ...alert }) : formatAlert(alert));
+      const print = ({ id, alert }: { id: string; alert: Alert }) => console.log(opts.json === true ? terminalJson({ id, ...alert }) : formatAlert(alert));
       await withConnection(async ({ redis, keys, config }) => {
         const store = new AlertStore(redis, keys, config.alertsMaxLen);
         const latest = await store.read({ count: opts.count });

@@ -6,13 +6,14 @@
  */
 import { z } from 'zod';
 import { AutoRecOptionsSchema } from '../ml/autorec.js';
-import { ModelOptionsSchema } from '../ml/model-config.js';
+import { ModelOptionsInputSchema } from '../ml/model-config.js';
 import { ThresholdMethodSchema } from '../ml/threshold.js';
 import { CLUSTER_METHODS, MANIFOLDS } from '../analytics/cluster-codes.js';
 import { DISTANCE_METRICS } from '../analytics/neighbours.js';
 import { ENCODER_CLASSIFIERS } from '../ml/encoder-classifier.js';
 import { InputError } from './errors.js';
 import { NAME_PATTERN } from './keys.js';
+import { JOB_LIMITS } from './limits.js';
 
 export const QUEUES = ['train', 'encode', 'cluster', 'classify', 'detect', 'run', 'webhook', 'schedule', 'recommend'] as const;
 export type QueueName = (typeof QUEUES)[number];
@@ -27,6 +28,25 @@ export const VersionRef = z.union([z.number().int().positive(), z.enum(['latest'
 export type VersionRef = z.infer<typeof VersionRef>;
 
 const target = { model: ModelName, version: VersionRef.default('latest'), dataset: DatasetName };
+
+/** Free text a client chooses (a label value, a run or schedule name, a user id): at most JOB_LIMITS.textChars. */
+const text = () => z.string().min(1).max(JOB_LIMITS.textChars, `at most ${JOB_LIMITS.textChars} characters`);
+
+/**
+ * Sanity caps of numeric payload fields, far above any real use, so that no job can ask for unbounded work. (Model
+ * options have theirs in shared/ml/model-config.ts.)
+ */
+export const PAYLOAD_CAPS = {
+  /** `cluster` k (also the UMAP components with `manifold: umap`). */
+  clusters: 1000,
+  /** `classify` maxTrain: the SVM's cost grows with the square of its training rows. */
+  maxTrain: 100_000,
+  /** `classify` alpha. */
+  alpha: 1e6,
+} as const;
+
+/** An alerts stream entry id, `<ms>-<seq>`. */
+export const ALERT_ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
 
 /** The classifiers of `classify` jobs and `evaluate`: an SVM on the codes, or one built on the encoder (shared/ml/encoder-classifier.ts). */
 export const CLASSIFIERS = ['svm', ...ENCODER_CLASSIFIERS] as const;
@@ -43,10 +63,10 @@ export const PAYLOADS = {
       model: ModelName,
       dataset: DatasetName,
       /** Model options as for `latentflow fit`; defaults apply to what is absent. */
-      options: ModelOptionsSchema.optional(),
+      options: ModelOptionsInputSchema.optional(),
       threshold: ThresholdMethodSchema.optional(),
       /** Train only on rows whose label is this value (anomaly detection). */
-      normal: z.string().optional(),
+      normal: z.string().max(JOB_LIMITS.textChars, `at most ${JOB_LIMITS.textChars} characters`).optional(),
       /** After training, point the `production` alias at the new version if its final validation loss is lower than the current production version's. */
       promoteIfBetter: z.boolean().optional(),
     }).strict(),
@@ -65,7 +85,7 @@ export const PAYLOADS = {
   encode: z.object({ ...target, /** Rows per batch written. Default 1024. */ batchSize: z.number().int().min(1).max(65536).default(1024) }).strict(),
   /** K-means on the stored codes; k defaults to the number of labels (else chosen by silhouette). */
   cluster: z.object({
-    ...target, k: z.number().int().min(2).optional(), seed: z.number().int().nonnegative().default(0),
+    ...target, k: z.number().int().min(2).max(PAYLOAD_CAPS.clusters).optional(), seed: z.number().int().nonnegative().default(0),
     /** `umap`: cluster a UMAP embedding of the codes (N2D, McConville et al. 2020) instead of the codes themselves. */
     manifold: z.enum(MANIFOLDS).default('none'),
     /** With `umap`: distance between codes in its neighbour graph (cosine: the codes' direction only). */
@@ -82,19 +102,22 @@ export const PAYLOADS = {
     ...target, testFraction: z.number().gt(0).lt(1).default(0.3), seed: z.number().int().nonnegative().default(0),
     classifier: z.enum(CLASSIFIERS).default('svm'),
     /** `joint` only: weight of the reconstruction loss. */
-    alpha: z.number().nonnegative().default(1),
+    alpha: z.number().nonnegative().max(PAYLOAD_CAPS.alpha).default(1),
     /** The SVM trains on about this many of the training part's rows at most (a stratified sample): its cost grows with the square of the rows. */
-    maxTrain: z.number().int().min(2).default(10_000),
+    maxTrain: z.number().int().min(2).max(PAYLOAD_CAPS.maxTrain).default(10_000),
   }).strict(),
   /** Records whose error exceeds the threshold (default: the model's) become alerts. */
   detect: z.object({ ...target, threshold: z.number().positive().optional() }).strict(),
   /** Parent of a run's flow: collects its children's results into a summary. */
-  run: z.object({ run: z.string().min(1), model: ModelName, dataset: DatasetName }).strict(),
-  /** Deliver one alert to a webhook: POST `body` (the alert as JSON) signed with HMAC-SHA256. */
-  webhook: z.object({ url: z.string().url(), body: z.string().min(2), alertId: z.string().min(1) }).strict(),
+  run: z.object({ run: text(), model: ModelName, dataset: DatasetName }).strict(),
+  /**
+   * Deliver one alert to the webhook: the downstream service reads entry `alertId` of the alerts stream and POSTs it,
+   * signed, to its LATENTFLOW_WEBHOOK_URL. A job names neither the URL nor the body.
+   */
+  webhook: z.object({ alertId: z.string().regex(ALERT_ID_PATTERN, 'an alerts stream entry id (<ms>-<seq>)') }).strict(),
   /** A schedule fired: retrain `model` on `dataset` (optionally promoting a better version), or score `dataset` with the production model. */
   schedule: z.object({
-    schedule: z.string().min(1),
+    schedule: text(),
     kind: z.enum(['retrain', 'score']),
     model: ModelName,
     dataset: DatasetName,
@@ -106,7 +129,7 @@ export const PAYLOADS = {
     version: VersionRef.default('latest'),
     n: z.number().int().min(1).max(1000).default(10),
     /** Only these users (default: every user the model knows). */
-    users: z.array(z.string().min(1)).min(1).optional(),
+    users: z.array(text()).min(1).max(JOB_LIMITS.users, `at most ${JOB_LIMITS.users} users`).optional(),
   }).strict(),
 } as const satisfies Record<QueueName, z.ZodType>;
 
@@ -153,11 +176,27 @@ export const RESULTS = {
 
 export type JobResult<Q extends QueueName> = z.output<(typeof RESULTS)[Q]>;
 
-/** Validates a payload where it is consumed; the error names the field (a non-retryable failure). */
+/**
+ * Validates a payload where it is consumed; the error names the field (a non-retryable failure). A payload larger
+ * than JOB_LIMITS.payloadBytes as JSON is refused before it is parsed.
+ */
 export function parsePayload<Q extends QueueName>(queue: Q, data: unknown): Payload<Q> {
+  const bytes = jsonBytes(data);
+  if (bytes > JOB_LIMITS.payloadBytes) {
+    throw new InputError(`the payload is ${bytes} bytes as JSON, more than the ${JOB_LIMITS.payloadBytes} allowed`, { source: `${queue} job` });
+  }
   const parsed = PAYLOADS[queue].safeParse(data);
   if (parsed.success) return parsed.data as Payload<Q>;
   const issue = parsed.error.issues[0];
   const field = issue.path.length > 0 ? issue.path.join('.') : undefined;
   throw new InputError(issue.message, { source: `${queue} job`, field });
+}
+
+/** Bytes of `data` as JSON (0 for what JSON cannot hold: the schema refuses it). */
+function jsonBytes(data: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(data) ?? '');
+  } catch {
+    return 0;
+  }
 }

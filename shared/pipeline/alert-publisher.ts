@@ -10,7 +10,7 @@
 import type { JobsOptions } from 'bullmq';
 import type { Keyspace } from '../contracts/keys.js';
 import type { Config } from '../config.js';
-import { alertJson, AlertStore, type Alert } from '../store/alerts.js';
+import { AlertStore, type Alert } from '../store/alerts.js';
 import { scanKeys, type RedisClient } from '../store/redis.js';
 import { makeQueue, type PipelineQueue } from './queues.js';
 
@@ -26,11 +26,13 @@ export interface AlertPublisherOptions {
   keys: Keyspace;
   /** Cool-down window per entity in ms; 0 turns the cool-down off. */
   cooldownMs: number;
-  /** When set, every appended alert becomes a `webhook` job POSTing it to `url`. */
+  /**
+   * When set, every appended alert becomes a `webhook` job `{alertId}`; the downstream service POSTs the stored alert
+   * to its own LATENTFLOW_WEBHOOK_URL (a job names no URL and carries no body).
+   */
   webhooks?: {
     /** `makeQueue('webhook', connection, keys)`. */
     queue: PipelineQueue<'webhook'>;
-    url: string;
     /** Tries per delivery. Default {@link WEBHOOK_ATTEMPTS}. */
     attempts?: number;
     /** First retry delay in ms (exponential). Default {@link WEBHOOK_BACKOFF_MS}. */
@@ -82,9 +84,9 @@ export class AlertPublisher {
         attempts: webhooks.attempts ?? WEBHOOK_ATTEMPTS,
         backoff: { type: 'exponential', delay: webhooks.backoffMs ?? WEBHOOK_BACKOFF_MS },
       };
-      await webhooks.queue.addBulk(appended.map(({ id, alert }) => ({
+      await webhooks.queue.addBulk(appended.map(({ id }) => ({
         name: 'webhook',
-        data: { url: webhooks.url, body: alertJson(alert, id), alertId: id },
+        data: { alertId: id },
         opts: { ...opts, jobId: id },
       })));
     }
@@ -117,15 +119,15 @@ function globEscape(text: string): string {
 }
 
 /**
- * The publisher a service uses, configured from its Config: the capped alerts stream, the cool-down, and, when
- * LATENTFLOW_WEBHOOK_URL is set, a `webhook` queue (closed by the returned `close`).
+ * The publisher a service uses, configured from its Config: the capped alerts stream, add-once marks kept
+ * LATENTFLOW_ALERTS_DEDUP_MS, the cool-down, and, when LATENTFLOW_WEBHOOK_URL is set, a `webhook` queue (closed by
+ * the returned `close`).
  */
 export function alertPublisherFor(redis: RedisClient, keys: Keyspace, config: Config): { alerts: AlertPublisher; close: () => Promise<void> } {
-  const { url } = config.webhook;
-  const queue = url !== undefined ? makeQueue('webhook', redis, keys) : undefined;
+  const queue = config.webhook.url !== undefined ? makeQueue('webhook', redis, keys) : undefined;
   const alerts = new AlertPublisher({
-    alerts: new AlertStore(redis, keys, config.alertsMaxLen), redis, keys, cooldownMs: config.alertCooldownMs,
-    webhooks: queue && url !== undefined ? { queue, url } : undefined,
+    alerts: new AlertStore(redis, keys, config.alertsMaxLen, { dedupMs: config.alertsDedupMs }), redis, keys,
+    cooldownMs: config.alertCooldownMs, webhooks: queue ? { queue } : undefined,
   });
   return { alerts, close: async () => { await queue?.close(); } };
 }

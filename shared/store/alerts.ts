@@ -54,23 +54,47 @@ export function severityOf(score: number, threshold: number): Alert['severity'] 
 }
 
 /**
- * One alert, atomically: with `once` (ARGV[6] = 1, KEYS[3] the scope's set) a record already in the set is a
- * duplicate (returns 0); with a cool-down (ARGV[7] = 1, the last KEYS entry) an entity already cooling down is
- * suppressed and counted (INCR keeps the TTL; returns -1); otherwise the alert is XADDed, PUBLISHed as JSON with its
- * entry id, counted in the telemetry hash (KEYS[2], field ARGV[8]), and the entry id is returned. ARGV: record,
- * cool-down ms, channel, alert JSON, MAXLEN, once?, cool-down?, counter field, then the stream fields. Every key
+ * One alert, atomically: with `once` (ARGV[6] = 1, KEYS[3] the scope's marks) a record already marked is a duplicate
+ * (returns 0); with a cool-down (ARGV[7] = 1, the last KEYS entry) an entity already cooling down is suppressed and
+ * counted (INCR keeps the TTL; returns -1); otherwise the alert is XADDed, PUBLISHed as JSON with its entry id,
+ * counted in the telemetry hash (KEYS[2], field ARGV[8]), and the entry id is returned. ARGV: record, cool-down ms,
+ * channel, alert JSON, MAXLEN, once?, cool-down?, counter field, now (ms), dedup ms, then the stream fields. Every key
  * shares the `{prefix:alerts}` slot (see keys.ts).
+ *
+ * The marks are a sorted set record → when (ms): marks older than the dedup period are dropped before the check, the
+ * oldest beyond MAXLEN after it, and the key expires a dedup period after its last mark. A plain set left there by an
+ * older version is converted (its records marked now) when it holds at most MAXLEN records, else replaced (UNLINK).
  */
 const APPEND = `local k = 3
 if ARGV[6] == '1' then
-  if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
+  local sent, now, maxlen, dedup = KEYS[3], tonumber(ARGV[9]), tonumber(ARGV[5]), tonumber(ARGV[10])
+  local kind = redis.call('TYPE', sent).ok
+  if kind == 'set' and redis.call('SCARD', sent) <= maxlen then
+    local old = redis.call('SMEMBERS', sent)
+    redis.call('DEL', sent)
+    for i = 1, #old, 500 do
+      local args = {}
+      for j = i, math.min(i + 499, #old) do
+        args[#args + 1] = now
+        args[#args + 1] = old[j]
+      end
+      redis.call('ZADD', sent, unpack(args))
+    end
+  elseif kind ~= 'zset' and kind ~= 'none' then
+    redis.call('UNLINK', sent)
+  end
+  redis.call('ZREMRANGEBYSCORE', sent, '-inf', string.format('(%d', now - dedup))
+  if redis.call('ZADD', sent, 'NX', now, ARGV[1]) == 0 then return 0 end
+  local n = redis.call('ZCARD', sent)
+  if n > maxlen then redis.call('ZREMRANGEBYRANK', sent, 0, n - maxlen - 1) end
+  redis.call('PEXPIRE', sent, dedup)
   k = 4
 end
 if ARGV[7] == '1' and not redis.call('SET', KEYS[k], '0', 'NX', 'PX', ARGV[2]) then
   redis.call('INCR', KEYS[k])
   return -1
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', unpack(ARGV, 9))
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', unpack(ARGV, 11))
 redis.call('PUBLISH', ARGV[3], '{"id":' .. cjson.encode(id) .. ',' .. string.sub(ARGV[4], 2))
 redis.call('HINCRBY', KEYS[2], ARGV[8], 1)
 return id`;
@@ -100,15 +124,35 @@ export const DEFAULT_READ_COUNT = 1000;
 /** How long one XREAD of `follow` blocks before checking again, in ms. */
 const BLOCK_MS = 5000;
 
+/** Default of {@link AlertStoreOptions.dedupMs}: 7 days (LATENTFLOW_ALERTS_DEDUP_MS). */
+export const DEFAULT_DEDUP_MS = 7 * 24 * 3_600_000;
+
+export interface AlertStoreOptions {
+  /** How long a record's add-once mark lasts in its scope, in ms. Default {@link DEFAULT_DEDUP_MS}. */
+  dedupMs?: number;
+  /** The clock of the marks, in ms. Default `Date.now`. */
+  now?: () => number;
+}
+
 export class AlertStore {
-  /** `maxLen`: approximate cap of the stream (XADD MAXLEN ~, so Redis trims whole nodes: it may hold somewhat more). */
-  constructor(private readonly redis: RedisClient, private readonly keys: Keyspace, private readonly maxLen = 100_000) {}
+  private readonly dedupMs: number;
+  private readonly now: () => number;
+
+  /**
+   * `maxLen`: approximate cap of the stream (XADD MAXLEN ~, so Redis trims whole nodes: it may hold somewhat more),
+   * and exact cap of the add-once marks kept per scope (the oldest are dropped first).
+   */
+  constructor(private readonly redis: RedisClient, private readonly keys: Keyspace, private readonly maxLen = 100_000, options: AlertStoreOptions = {}) {
+    this.dedupMs = options.dedupMs ?? DEFAULT_DEDUP_MS;
+    this.now = options.now ?? Date.now;
+  }
 
   /**
    * Appends alerts (one pipelined script call each, XADD capped at ~maxLen) and returns the entry ids of those appended, in order;
    * each appended alert is also published on `alertsChannel()`. With `once`, a scope such as `model@version:dataset`:
-   * a record already alerted in that scope is skipped, atomically (a Lua script adds the record to the scope's set
-   * and the entry to the stream together), so a retried job never alerts twice.
+   * a record already alerted in that scope (within the dedup period, among its latest `maxLen` marks) is skipped,
+   * atomically (a Lua script marks the record in the scope and adds the entry to the stream together), so a retried
+   * job never alerts twice.
    */
   async publish(alerts: Alert[], options: { once?: string } = {}): Promise<string[]> {
     return (await this.append(alerts, options)).flatMap((o) => (o.status === 'appended' ? [o.id] : []));
@@ -123,6 +167,7 @@ export class AlertStore {
   async append(alerts: Alert[], options: AppendOptions = {}): Promise<AppendOutcome[]> {
     if (alerts.length === 0) return [];
     const cooldown = options.cooldown !== undefined && options.cooldown.ms > 0 ? options.cooldown : undefined;
+    const now = Math.floor(this.now());
     const p = this.redis.pipeline();
     for (const alert of alerts) {
       const keys = [this.keys.alerts(), this.keys.telemetry.alerts()];
@@ -131,7 +176,8 @@ export class AlertStore {
       p.eval(
         APPEND, keys.length, ...keys,
         alert.record, String(cooldown ? Math.ceil(cooldown.ms) : 0), this.keys.alertsChannel(), alertJson(alert), String(this.maxLen),
-        options.once !== undefined ? '1' : '0', cooldown ? '1' : '0', alertCounterField(alert), ...toFields(alert),
+        options.once !== undefined ? '1' : '0', cooldown ? '1' : '0', alertCounterField(alert), String(now), String(this.dedupMs),
+        ...toFields(alert),
       );
     }
     return (await execOrThrow(p)).map((reply): AppendOutcome => {
@@ -154,6 +200,12 @@ export class AlertStore {
     }
     const start = options.after === '-' || options.after === '0' || options.after === '0-0' ? '-' : `(${options.after}`;
     return ((await this.redis.xrange(key, start, '+', 'COUNT', count)) as [string, string[]][]).map(toEntry);
+  }
+
+  /** The entry `id` (`<ms>-<seq>`), or undefined when the stream does not hold it (never written, or trimmed). */
+  async get(id: string): Promise<AlertEntry | undefined> {
+    const [entry] = (await this.redis.xrange(this.keys.alerts(), id, id)) as [string, string[]][];
+    return entry === undefined ? undefined : toEntry(entry);
   }
 
   /**
@@ -214,27 +266,54 @@ function toFields(alert: Alert): string[] {
   ];
 }
 
-/** An entry as any client may have written it: missing fields get neutral values rather than failing the reader. */
+/** Features kept per alert read from the stream (the pipeline writes a handful). */
+const MAX_FEATURES = 100;
+const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+
+/**
+ * An entry as any client may have written it, made well-typed so that no reader (dashboard, feed, CLI) trips on it:
+ * missing fields get neutral values, `features` keeps only `{feature: string, error: finite number}` items (at most
+ * 100), a score or threshold that is not a number is NaN (shown as `-`, sent as JSON `null`), a version that is not a
+ * non-negative integer is 0.
+ */
 function toEntry([id, flat]: [string, string[]]): AlertEntry {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]] = flat[i + 1];
-  let features: Alert['features'] = [];
-  try {
-    const parsed: unknown = JSON.parse(f.features ?? '[]');
-    if (Array.isArray(parsed)) features = parsed as Alert['features'];
-  } catch {
-    features = [];
-  }
-  const score = Number(f.score);
-  const threshold = Number(f.threshold);
-  const severity = (['low', 'medium', 'high', 'critical'] as const).find((s) => s === f.severity) ?? severityOf(score, threshold);
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i], flat[i + 1]);
+  const score = toNumber(f.get('score'));
+  const threshold = toNumber(f.get('threshold'));
+  const version = toNumber(f.get('version'));
+  const at = f.get('at');
   return {
     id,
     alert: {
-      source: f.source ?? '', record: f.record ?? '', score, threshold, severity, model: f.model ?? '',
-      version: Number(f.version ?? 0), features, at: f.at ?? new Date(Number(id.split('-')[0])).toISOString(),
-      kind: f.kind === 'drift' ? 'drift' : 'anomaly',
+      source: f.get('source') ?? '', record: f.get('record') ?? '', score, threshold,
+      severity: SEVERITIES.find((s) => s === f.get('severity')) ?? severityOf(score, threshold),
+      model: f.get('model') ?? '', version: Number.isSafeInteger(version) && version >= 0 ? version : 0,
+      features: toFeatures(f.get('features')), at: at !== undefined && at !== '' ? at : new Date(Number(id.split('-')[0])).toISOString(),
+      kind: f.get('kind') === 'drift' ? 'drift' : 'anomaly',
     },
   };
 }
 
+/** A number field: NaN unless the whole text is a number (`Infinity` included, as the pipeline writes it). */
+function toNumber(text: string | undefined): number {
+  return text === undefined || text.trim() === '' ? NaN : Number(text);
+}
+
+function toFeatures(text: string | undefined): Alert['features'] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text ?? '[]');
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  const features: Alert['features'] = [];
+  for (const item of parsed as unknown[]) {
+    if (features.length === MAX_FEATURES) break;
+    if (typeof item !== 'object' || item === null) continue;
+    const { feature, error } = item as { feature?: unknown; error?: unknown };
+    if (typeof feature === 'string' && typeof error === 'number' && Number.isFinite(error)) features.push({ feature, error });
+  }
+  return features;
+}

@@ -1,11 +1,14 @@
-// Alert cool-down per entity and live alerts on pub/sub, on a real redis-server.
+// Alert cool-down per entity, live alerts on pub/sub, and the publisher services build from their configuration, on a
+// real redis-server.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { loadConfig } from '../../shared/config.js';
 import { keyspace } from '../../shared/contracts/keys.js';
-import { AlertPublisher } from '../../shared/pipeline/alert-publisher.js';
+import { AlertPublisher, alertPublisherFor } from '../../shared/pipeline/alert-publisher.js';
+import { makeQueue } from '../../shared/pipeline/queues.js';
 import { AlertStore, alertJson, severityOf, type Alert } from '../../shared/store/alerts.js';
 import { closeRedis } from '../../shared/store/redis.js';
-import { useRedis } from '../helpers/redis.js';
+import { trackedRedis, useRedis } from '../helpers/redis.js';
 
 const fixture = useRedis();
 const WINDOW_MS = 300;
@@ -106,5 +109,28 @@ describe('live alerts on pub/sub', () => {
     } finally {
       await closeRedis(subscriber);
     }
+  });
+});
+
+describe('the publisher of a service (alertPublisherFor)', () => {
+  test('add-once marks last LATENTFLOW_ALERTS_DEDUP_MS; with a webhook URL each alert queues a job naming only its id', async (t) => {
+    const keys = keyspace(fixture.prefix());
+    const connection = trackedRedis(fixture.url(), { bullmq: true, name: 'publisher-for' });
+    const config = loadConfig({
+      LATENTFLOW_ALERTS_DEDUP_MS: '120000', LATENTFLOW_ALERT_COOLDOWN_MS: '0',
+      LATENTFLOW_WEBHOOK_URL: 'http://127.0.0.1:1/hook?token=t', LATENTFLOW_WEBHOOK_SECRET: 'a-secret-of-16-chars',
+    });
+    const { alerts: publisher, close } = alertPublisherFor(connection, keys, config);
+    const queue = makeQueue('webhook', connection, keys);
+    t.after(async () => {
+      await close();
+      await queue.close();
+      await closeRedis(connection);
+    });
+    const { ids } = await publisher.publish([alert('1'), alert('2')], { once: 'ae@1:stream.sensors' });
+    const ttl = await connection.pttl(keys.alertsSent('ae@1:stream.sensors'));
+    assert.ok(ttl > 100_000 && ttl <= 120_000, `ttl ${ttl}`);
+    const jobs = await queue.getJobs(['waiting']);
+    assert.deepEqual(jobs.map((j) => [j.id, j.data]).sort(), ids.map((id) => [id, { alertId: id }]).sort());
   });
 });

@@ -1,8 +1,9 @@
-// AlertStore on a real redis-server: publish, read, follow, capping, and entries written by other clients.
+// AlertStore on a real redis-server: publish, read, follow, capping, add-once marks (their age, their number, the
+// old set format), and entries written by other clients.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { keyspace } from '../../shared/contracts/keys.js';
-import { AlertStore, severityOf, type Alert } from '../../shared/store/alerts.js';
+import { AlertStore, DEFAULT_DEDUP_MS, severityOf, type Alert } from '../../shared/store/alerts.js';
 import { useRedis } from '../helpers/redis.js';
 
 const fixture = useRedis();
@@ -49,6 +50,49 @@ describe('AlertStore', () => {
     assert.equal(retry.length, 1);
     assert.equal(otherScope.length, 1);
     assert.deepEqual((await alerts.read()).map((e) => e.alert.record), ['1', '2', '3', '1']);
+  });
+
+  test('add-once marks last the dedup period: a record alerts again once its mark is older; the key expires with them', async () => {
+    const keys = keyspace(fixture.prefix());
+    let now = 1_800_000_000_000;
+    const dedupMs = 60_000;
+    const alerts = new AlertStore(fixture.redis(), keys, 100, { dedupMs, now: () => now });
+    assert.equal((await alerts.publish([alert('1'), alert('2')], { once: 'wine@2:wine' })).length, 2);
+    now += dedupMs - 1;
+    assert.equal((await alerts.publish([alert('1')], { once: 'wine@2:wine' })).length, 0, 'a retry within the period is a duplicate');
+    now += 2;
+    assert.equal((await alerts.publish([alert('1')], { once: 'wine@2:wine' })).length, 1, 'after the period the record alerts again');
+    const sent = keys.alertsSent('wine@2:wine');
+    assert.equal(await fixture.redis().type(sent), 'zset');
+    assert.deepEqual(await fixture.redis().zrange(sent, '0', '-1', 'WITHSCORES'), ['1', String(now)], 'record 2\'s old mark was dropped');
+    const ttl = await fixture.redis().pttl(sent);
+    assert.ok(ttl > 0 && ttl <= dedupMs, `ttl ${ttl}`);
+    assert.equal(DEFAULT_DEDUP_MS, 7 * 24 * 3_600_000);
+  });
+
+  test('each scope keeps at most maxLen marks, the oldest dropped first', async () => {
+    const keys = keyspace(fixture.prefix());
+    let now = 1_800_000_000_000;
+    const alerts = new AlertStore(fixture.redis(), keys, 100, { now: () => now++ });
+    for (let i = 0; i < 150; i++) assert.equal((await alerts.publish([alert(`r${i}`)], { once: 'scope' })).length, 1);
+    assert.equal(await fixture.redis().zcard(keys.alertsSent('scope')), 100);
+    const again = await alerts.publish(['r149', 'r50', 'r49', 'r0'].map((r) => alert(r)), { once: 'scope' });
+    assert.deepEqual((await alerts.read({ count: again.length })).map((e) => e.alert.record), ['r49', 'r0'], 'r0 to r49 were dropped, r50 to r149 kept');
+  });
+
+  test('an add-once set left by an older version is converted (small) or replaced (beyond maxLen), never WRONGTYPE', async () => {
+    const keys = keyspace(fixture.prefix());
+    const redis = fixture.redis();
+    const alerts = new AlertStore(redis, keys, 100);
+    await redis.sadd(keys.alertsSent('old'), '1', '2');
+    assert.deepEqual((await alerts.publish([alert('1'), alert('2'), alert('3')], { once: 'old' })).length, 1, 'the old marks still count');
+    assert.equal(await redis.type(keys.alertsSent('old')), 'zset');
+    assert.deepEqual((await redis.zrange(keys.alertsSent('old'), '0', '-1')).sort(), ['1', '2', '3']);
+    assert.ok(await redis.pttl(keys.alertsSent('old')) > 0);
+
+    await redis.sadd(keys.alertsSent('huge'), ...Array.from({ length: 500 }, (_, i) => String(i)));
+    assert.equal((await alerts.publish([alert('1')], { once: 'huge' })).length, 1, 'a set too large to convert is replaced');
+    assert.deepEqual(await redis.zrange(keys.alertsSent('huge'), '0', '-1'), ['1']);
   });
 
   test('an entry XADDed by another client with fewer fields still reads', async () => {

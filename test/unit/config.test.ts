@@ -28,3 +28,15 @@ test('an invalid value names the variable and the value (never a Redis password)
   assert.throws(() => loadConfig({ REDIS_URL: 'http://user:secret@x' }), (e: unknown) =>
     e instanceof ConfigError && /REDIS_URL/.test(e.message) && !/secret/.test(e.message));
 });
+
+test('webhook secrets need 16 characters; webhook URLs carry no credentials; alert marks last 7 days by default', () => {
+  const secret = '0123456789abcdef';
+  assert.equal(loadConfig({ LATENTFLOW_WEBHOOK_URL: 'https://hooks.example/a?k=1', LATENTFLOW_WEBHOOK_SECRET: secret }).webhook.secret, secret);
+  assert.throws(() => loadConfig({ LATENTFLOW_WEBHOOK_SECRET: secret.slice(1) }), (e: unknown) =>
+    e instanceof ConfigError && /LATENTFLOW_WEBHOOK_SECRET=\(redacted\): at least 16 characters/.test(e.message) && !e.message.includes(secret.slice(1)));
+  assert.throws(() => loadConfig({ LATENTFLOW_WEBHOOK_URL: 'https://me:hunter2@hooks.example/a', LATENTFLOW_WEBHOOK_SECRET: secret }), (e: unknown) =>
+    e instanceof ConfigError && /LATENTFLOW_WEBHOOK_URL=\(redacted\)/.test(e.message) && !e.message.includes('hunter2'));
+  assert.equal(loadConfig({}).alertsDedupMs, 7 * 24 * 3_600_000);
+  assert.equal(loadConfig({ LATENTFLOW_ALERTS_DEDUP_MS: '3600000' }).alertsDedupMs, 3_600_000);
+  assert.throws(() => loadConfig({ LATENTFLOW_ALERTS_DEDUP_MS: '1000' }), /LATENTFLOW_ALERTS_DEDUP_MS="1000"/);
+});

@@ -5,7 +5,7 @@
 import { loadConfig, type Config } from '../shared/config.js';
 import { ConfigError } from '../shared/contracts/errors.js';
 import { keyspace, type Keyspace } from '../shared/contracts/keys.js';
-import { closeRedis, createRedis, type RedisClient } from '../shared/store/redis.js';
+import { closeRedis, createRedis, redact, urlSecrets, type RedisClient } from '../shared/store/redis.js';
 import { startRedisServer } from '../shared/store/redis-server.js';
 
 export const NO_REDIS_URL = 'REDIS_URL is not set (run `latentflow up` to start a private Redis, or set REDIS_URL)';
@@ -16,28 +16,25 @@ export interface Connection {
   keys: Keyspace;
 }
 
-/** The URL without its password, for messages. */
+/** The URL without its password or `password` query parameter, for messages. */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
+  return URL.canParse(url) ? redact(url, urlSecrets(url)) : '(unparseable URL)';
 }
 
 async function reachable(redis: RedisClient, url: string, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let last: Error | undefined;
-  // ioredis reports connection errors as events; keep the last one for the message instead of printing each.
+  // ioredis reports connection errors as events; keep the last one for the message.
   redis.on('error', (error: Error) => { last = error; });
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ConfigError(
-      `cannot reach Redis at ${redactUrl(url)} within ${timeoutMs / 1000} s${last ? ` (${last.message})` : ''}: is it running? check REDIS_URL`)), timeoutMs);
+      `cannot reach Redis at ${redactUrl(url)} within ${timeoutMs / 1000} s${last ? ` (${redact(last.message)})` : ''}: is it running? check REDIS_URL`)), timeoutMs);
   });
   try {
     await Promise.race([redis.ping(), timeout]);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot use Redis at ${redactUrl(url)} (${redact(error instanceof Error ? error.message : String(error))}): check REDIS_URL`, { cause: error });
   } finally {
     clearTimeout(timer);
   }
@@ -50,7 +47,10 @@ async function reachable(redis: RedisClient, url: string, timeoutMs: number): Pr
 export async function connect(options: { bullmq?: boolean; name?: string; config?: Config } = {}): Promise<Connection> {
   const config = options.config ?? loadConfig();
   if (config.redisUrl === undefined) throw new ConfigError(NO_REDIS_URL);
-  const redis = createRedis(config.redisUrl, { bullmq: options.bullmq ?? true, name: options.name ?? 'latentflow-cli', cluster: config.redisCluster });
+  const redis = createRedis(config.redisUrl, {
+    bullmq: options.bullmq ?? true, name: options.name ?? 'latentflow-cli', cluster: config.redisCluster,
+    log: (message) => console.error(`latentflow: warning: redis ${message}`),
+  });
   try {
     await reachable(redis, config.redisUrl, 5000);
   } catch (error) {

@@ -1,6 +1,8 @@
 /** The `latentflow` command. */
 import { Command, CommanderError } from 'commander';
 import { LatentflowError } from '../shared/contracts/errors.js';
+import { describeError } from '../shared/pipeline/log.js';
+import { redact } from '../shared/store/redis.js';
 import { alertsCommand } from './commands/alerts.js';
 import { autorecCommand } from './commands/autorec.js';
 import { dashboardCommand } from './commands/dashboard.js';
@@ -70,7 +72,7 @@ async function run(): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode);
     if (error instanceof LatentflowError) {
-      console.error(`latentflow: ${error.message}`);
+      console.error(`latentflow: ${redact(error.message)}`);
       process.exit(2);
     }
     throw error;
@@ -78,6 +80,6 @@ async function run(): Promise<void> {
 }
 
 run().catch((error: unknown) => {
-  console.error(error);
+  console.error(describeError(error));
   process.exit(1);
 });

@@ -9,7 +9,7 @@ import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { startHeartbeat } from '../../shared/pipeline/heartbeat.js';
-import { createLogger } from '../../shared/pipeline/log.js';
+import { createLogger, describeError } from '../../shared/pipeline/log.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
 import { closeRedis, createRedis } from '../../shared/store/redis.js';
 import { createDashboard } from './app.js';
@@ -22,7 +22,7 @@ async function run(): Promise<void> {
   await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
   const redis = createRedis(config.redisUrl, { name: `${config.prefix}:dashboard`, cluster: config.redisCluster });
   const keys = keyspace(config.prefix);
-  const dashboard = await createDashboard({ redis, keys, token: config.dashboard.token, log });
+  const dashboard = await createDashboard({ redis, keys, token: config.dashboard.token, sessionMs: config.dashboard.sessionMs, log });
   const server = createServer(dashboard.app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -36,13 +36,13 @@ async function run(): Promise<void> {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await closeRedis(redis);
-  }, { log });
+  }, { log, connection: redis });
   const { address, port } = server.address() as AddressInfo;
   const shown = address.includes(':') ? `[${address}]` : address;
   log.info(`ready: http://${shown}:${port}/ (prefix ${config.prefix}${config.dashboard.token ? ', token required' : ', localhost only'})`);
 }
 
 run().catch((error: unknown) => {
-  console.error(error);
+  console.error(describeError(error));
   process.exit(1);
 });

@@ -74,6 +74,8 @@ export async function createDashboardMetrics(deps: MetricsDeps): Promise<Dashboa
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'latentflow_dashboard_' });
   const queues = QUEUES.map((q) => makeQueue(q, redis, keys));
+  // The connection reports its own errors (redacted, throttled); a queue nobody listens to would print each one.
+  for (const queue of queues) queue.on('error', () => {});
   try {
     await Promise.all(queues.map((q) => q.waitUntilReady()));
   } catch (error) {

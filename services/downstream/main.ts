@@ -1,17 +1,18 @@
 /**
  * The downstream service: takes `cluster`, `classify`, `detect`, `run` and `recommend` jobs, and `webhook` jobs when
- * LATENTFLOW_WEBHOOK_SECRET is set. Wiring only; see *.processor.ts.
+ * LATENTFLOW_WEBHOOK_URL (and so LATENTFLOW_WEBHOOK_SECRET) is set. Wiring only; see *.processor.ts.
  */
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { startHeartbeat } from '../../shared/pipeline/heartbeat.js';
-import { createLogger } from '../../shared/pipeline/log.js';
+import { createLogger, describeError } from '../../shared/pipeline/log.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
 import { alertPublisherFor } from '../../shared/pipeline/alert-publisher.js';
 import { makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
+import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
 import { ModelRegistry } from '../../shared/store/models.js';
@@ -35,32 +36,37 @@ async function run(): Promise<void> {
   const models = new ModelRegistry(redis, keys);
   const embeddings = new EmbeddingStore(redis, keys);
   const cache = new ModelCache(models);
-  const options = { concurrency: config.concurrency.downstream, log, lockDuration: config.jobLockMs };
+  // A job that broke the tfjs runtime fails, then this process closes and exits 1 to be restarted (`shutdown` below).
+  const options = { concurrency: config.concurrency.downstream, log, lockDuration: config.jobLockMs, onFatal: (error: Error) => shutdown.fatal(error) };
   const { url, secret, timeoutMs } = config.webhook;
   const { alerts, close: closeAlerts } = alertPublisherFor(redis, keys, config);
+  const webhook = url !== undefined && secret !== undefined
+    ? createWebhookProcessor({ url, secret, timeoutMs, alerts: new AlertStore(redis, keys, config.alertsMaxLen) })
+    : undefined;
   const workers = [
     makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), redis, keys, options),
     makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), redis, keys, options),
     makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts, cache }), redis, keys, options),
     makeWorker('run', createRunProcessor({ embeddings }), redis, keys, options),
     makeWorker('recommend', createRecommendProcessor({ models, recommendations: new RecommendationStore(redis, keys) }), redis, keys, options),
-    ...(secret !== undefined ? [makeWorker('webhook', createWebhookProcessor({ secret, timeoutMs }), redis, keys, options)] : []),
+    ...(webhook ? [makeWorker('webhook', webhook, redis, keys, options)] : []),
   ];
   const heartbeat = startHeartbeat(redis, keys, { service: 'downstream', log });
-  onShutdown(async () => {
+  const shutdown = onShutdown(async () => {
     await Promise.all(workers.map((w) => w.close()));
     await heartbeat.stop();
     await closeAlerts();
     cache.clear();
     await closeRedis(redis);
-  }, { log });
+  }, { log, heartbeat, connection: redis });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  const queues = ['cluster', 'classify', 'detect', 'run', 'recommend', ...(secret !== undefined ? ['webhook'] : [])].join(', ');
+  const queues = ['cluster', 'classify', 'detect', 'run', 'recommend', ...(webhook ? ['webhook'] : [])].join(', ');
   log.info(`ready: queues ${queues}, concurrency ${config.concurrency.downstream} each, prefix ${config.prefix}`);
   if (url !== undefined) log.info(`alerts are also POSTed to the webhook at ${new URL(url).origin} (signed)`);
+  else if (secret !== undefined) log.warn('LATENTFLOW_WEBHOOK_SECRET is set without LATENTFLOW_WEBHOOK_URL: webhook jobs are not taken (they go only to the configured URL)');
 }
 
 run().catch((error: unknown) => {
-  console.error(error);
+  console.error(describeError(error));
   process.exit(1);
 });

@@ -24,6 +24,12 @@ export interface RedisConnectionOptions {
    * option is a Sentinel master name). Default: none.
    */
   name?: string;
+  /**
+   * Receives the connection's error lines: already redacted, the first error at once, then at most one line per
+   * interval (5 s, doubling while errors go on, up to 60 s) with the number of errors not shown. Default: a
+   * `<ISO time> warn [redis] <name>: <message>` line on stderr.
+   */
+  log?: (message: string) => void;
 }
 
 /** {@link RedisConnectionOptions} and the kind of server. */
@@ -46,6 +52,12 @@ export function createRedis(url: string, options: RedisConnectionOptions & { clu
 export function createRedis(url: string, options?: RedisConnectionOptions & { cluster?: false }): Redis;
 export function createRedis(url: string, options?: CreateRedisOptions): RedisClient;
 export function createRedis(url: string, options: CreateRedisOptions = {}): RedisClient {
+  for (const secret of urlSecrets(url)) knownSecrets.add(secret);
+  const reporter = errorReporter(options.name ?? 'connection', options.log ?? writeWarning);
+  return reportErrors(connectTo(url, options), reporter);
+}
+
+function connectTo(url: string, options: CreateRedisOptions): RedisClient {
   const tls = /^rediss:\/\//i.test(url);
   const redisOptions: RedisOptions = {
     enableReadyCheck: true,
@@ -83,7 +95,10 @@ function clusterOptions(u: URL, redisOptions: RedisOptions, tls: boolean): Clust
   };
 }
 
-/** A new connection like `r` (same nodes and options), named `name` when given. */
+/**
+ * A new connection like `r` (same nodes and options), named `name` when given. Its errors are reported with `r`'s
+ * (one throttle for a connection and all its duplicates).
+ */
 export function duplicateRedis(r: RedisClient, name?: string): RedisClient {
   if (isCluster(r)) {
     return r.duplicate([], name === undefined ? {} : { redisOptions: { ...r.options.redisOptions, connectionName: name } });
@@ -155,4 +170,124 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Secrets of the URLs this process connected to: {@link redact} always removes them. */
+const knownSecrets = new Set<string>();
+
+/**
+ * The secrets a Redis URL carries: its password and `password` query parameter (ioredis reads both), decoded and as
+ * written. None for a URL that does not parse.
+ */
+export function urlSecrets(url: string): string[] {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return [];
+  }
+  const written = [...u.search.matchAll(/[?&]password=([^&#]*)/gi)].map((m) => m[1]);
+  const found = [u.password, ...written].flatMap((s) => [s, safeDecode(s)]).concat(u.searchParams.getAll('password'));
+  return [...new Set(found.filter((s) => s !== ''))];
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+const REDACTIONS: [RegExp, string][] = [
+  // scheme://user:password@host
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]*@/gi, '$1***@'],
+  // ?password=… in a URL or query string
+  [/([?&]password=)[^&#\s'"]*/gi, '$1***'],
+  // an inspected command: { name: 'auth' | 'hello', args: [ … ] }
+  [/(name: ['"](?:auth|hello)['"], args: \[)[^\]]*\]/gi, '$1 *** ]'],
+  // 'AUTH', 'user', 'password' in an inspected argument list
+  [/(['"]AUTH['"])(?:,\s*(?:'[^']*'|"[^"]*"|`[^`]*`)){1,2}/gi, "$1, '***'"],
+  // AUTH user password as a command line
+  [/\bAUTH((?:[ \t]+(?!<)[^\s,'"\]]+){1,2})/g, 'AUTH ***'],
+];
+
+/**
+ * `text` without secrets: each of `secrets` and of the Redis URLs this process connected to (as written and
+ * URL-encoded), URL passwords, `password=` query parameters and the arguments of AUTH (and HELLO … AUTH).
+ */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of new Set([...secrets, ...knownSecrets])) {
+    if (secret === '') continue;
+    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('***');
+  }
+  for (const [pattern, replacement] of REDACTIONS) out = out.replace(pattern, replacement);
+  return out;
+}
+
+const FIRST_INTERVAL_MS = 5_000;
+const MAX_INTERVAL_MS = 60_000;
+
+export interface ErrorReporter {
+  error(error: Error): void;
+  ready(): void;
+}
+
+/**
+ * Redacted error lines for `log`: the first error at once, then one line per interval (5 s, doubling while errors go
+ * on, up to 60 s) counting those not shown; `ready()` ends a failing spell (and says so).
+ */
+export function errorReporter(name: string, log: (message: string) => void): ErrorReporter {
+  let interval = FIRST_INTERVAL_MS;
+  let quietUntil = 0;
+  let unshown = 0;
+  let failing = false;
+  const more = () => (unshown > 0 ? ` (${unshown} more error(s) not shown)` : '');
+  return {
+    error(error) {
+      const now = Date.now();
+      if (now < quietUntil) {
+        unshown++;
+        return;
+      }
+      log(`${name}: ${redact(error.message)}${more()}`);
+      if (failing) interval = Math.min(interval * 2, MAX_INTERVAL_MS);
+      quietUntil = now + interval;
+      unshown = 0;
+      failing = true;
+    },
+    ready() {
+      if (failing) log(`${name}: connected${more()}`);
+      interval = FIRST_INTERVAL_MS;
+      quietUntil = 0;
+      unshown = 0;
+      failing = false;
+    },
+  };
+}
+
+function scrubCommand(error: Error): void {
+  const command = (error as { command?: { name?: unknown; args?: unknown } }).command;
+  if (command !== undefined && typeof command.name === 'string' && /^(auth|hello)$/i.test(command.name)) command.args = ['***'];
+}
+
+function writeWarning(message: string): void {
+  process.stderr.write(`${new Date().toISOString()} warn [redis] ${message}\n`);
+}
+
+/**
+ * Reports `r`'s errors (and, through its `duplicate`, those of every connection made from it, BullMQ's too). This
+ * listener comes first, so it also takes the password out of the error before any later listener sees it: ioredis
+ * attaches the failed command, and a failed AUTH or HELLO carries it (BullMQ prints errors nobody listens to).
+ */
+function reportErrors<T extends RedisClient>(r: T, reporter: ErrorReporter): T {
+  r.on('error', (error: Error) => {
+    scrubCommand(error);
+    reporter.error(error);
+  });
+  r.on('ready', () => reporter.ready());
+  const duplicate = r.duplicate.bind(r) as (...args: unknown[]) => RedisClient;
+  (r as { duplicate: unknown }).duplicate = (...args: unknown[]) => reportErrors(duplicate(...args), reporter);
+  return r;
 }

@@ -1,6 +1,8 @@
 // The dashboard in a real browser (Debian's chromium driven by playwright-core) against a private redis-server after a
-// digits run: every page loads without console errors, charts are rendered SVG, an alert added to the stream appears
-// in the live feed, /metrics moves with the run, and the run's report file renders offline. Screenshots of every page
+// digits run, with a token, signed in once through ?token=: every page loads without console errors (so without
+// Content-Security-Policy violations), charts are rendered SVG, an alert added to the stream appears in the live feed,
+// bull-board's own UI pauses a queue (its action token travels as it should), /metrics moves with the run, and the
+// run's report file renders offline. Screenshots of every page
 // go to test-output/dashboard/ (docs/screenshots/ holds copies of some, shown in the README).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -9,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { readTable } from '../../shared/data/read-table.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { makeFlowProducer, submitRun } from '../../shared/pipeline/flow.js';
@@ -43,9 +45,11 @@ after(async () => {
   await browser?.close();
 });
 
-/** Opens `url` in a fresh page that records console errors and page errors. */
-async function open(url: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser!.newPage({ viewport: { width: 1280, height: 860 } });
+const TOKEN = 'a-browser-test-token-of-some-length';
+
+/** Opens `url` in a fresh page of `context` (its cookies: the session) that records console errors and page errors. */
+async function open(context: BrowserContext, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
@@ -65,7 +69,7 @@ describe('the dashboard in headless Chromium', { skip: !existsSync(CHROMIUM) && 
   test('after a digits run: pages, charts, live alerts, metrics, report', { timeout: 240_000 }, async (t) => {
     const p = startPipeline(t, fixture);
     const redis = trackedRedis(fixture.url(), { name: 'dashboard' });
-    const dashboard = await createDashboard({ redis, keys: p.keys, token: undefined, log: silentLogger });
+    const dashboard = await createDashboard({ redis, keys: p.keys, token: TOKEN, log: silentLogger });
     const server = createServer(dashboard.app);
     t.after(async () => {
       server.closeAllConnections();
@@ -75,7 +79,12 @@ describe('the dashboard in headless Chromium', { skip: !existsSync(CHROMIUM) && 
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const scrape = async () => parseExposition(await (await fetch(`${base}/metrics`)).text());
+    const scrape = async () => parseExposition(await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text());
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 860 } });
+    t.after(() => context.close());
+    const signIn = await open(context, `${base}/runs?token=${TOKEN}`);
+    assert.equal(new URL(signIn.page.url()).search, '', 'the token leaves the address bar');
+    await signIn.page.close();
 
     const before = await scrape();
     const digits = await readTable(projectPath('data/digits.csv.gz'), { idColumn: 'id', labelColumn: 'label' });
@@ -98,7 +107,7 @@ describe('the dashboard in headless Chromium', { skip: !existsSync(CHROMIUM) && 
       ['sources', '/sources'], ['schedules', '/schedules'], ['alerts', '/alerts'], ['queues', '/queues'],
     ];
     for (const [name, route] of pages) {
-      const { page, errors } = await open(base + route);
+      const { page, errors } = await open(context, base + route);
       if (name === 'queues') {
         await page.getByText('classify').first().waitFor({ timeout: 15_000 });
         await page.getByText('Loading').first().waitFor({ state: 'detached', timeout: 15_000 });
@@ -126,8 +135,20 @@ describe('the dashboard in headless Chromium', { skip: !existsSync(CHROMIUM) && 
       await page.close();
     }
 
+    // bull-board's own UI changes state: its requests carry the session's action token (refused without it).
+    const board = await open(context, `${base}/queues/queue/schedule`);
+    await board.page.locator('button[aria-haspopup="menu"]').first().click();
+    await board.page.getByRole('menuitem', { name: 'Pause' }).click();
+    await board.page.getByRole('button', { name: 'Confirm' }).click();
+    const schedule = p.queue('schedule');
+    for (let i = 0; i < 50 && !(await schedule.isPaused()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await schedule.isPaused(), true, 'paused through bull-board');
+    await schedule.resume();
+    assert.deepEqual(board.errors, []);
+    await board.page.close();
+
     // The report through the dashboard's link, and as a file opened offline.
-    const runs = await open(`${base}/runs`);
+    const runs = await open(context, `${base}/runs`);
     await runs.page.getByRole('link', { name: 'report' }).click();
     await runs.page.waitForLoadState('load');
     assert.ok((await runs.page.locator('svg').count()) >= 5, 'the report page shows its charts');
@@ -140,7 +161,7 @@ describe('the dashboard in headless Chromium', { skip: !existsSync(CHROMIUM) && 
     assert.doesNotMatch(html, /https?:\/\//, 'the report names no external URL');
     const file = path.join(OUT, 'report-digits.html');
     writeFileSync(file, html);
-    const report = await open(pathToFileURL(file).href);
+    const report = await open(context, pathToFileURL(file).href);
     const charts = report.page.locator('svg');
     assert.ok((await charts.count()) >= 5);
     for (let i = 0; i < (await charts.count()); i++) {

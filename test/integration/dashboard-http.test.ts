@@ -1,24 +1,23 @@
-// The dashboard over HTTP on a real redis-server: who may see and change what (token, cookie, localhost-only Host,
-// action tokens, cross-origin refusals), promote and rollback through its forms, retrying a failed run, escaping of
+// The dashboard over HTTP on a real redis-server: who may see and change what (token, browser sessions in Redis,
+// localhost-only Host, per-session action tokens, cross-origin refusals), promote and rollback through its forms, retrying a failed run, escaping of
 // user data, the live alerts stream with catch-up, health checks and error pages.
 import assert from 'node:assert/strict';
-import { createServer, get, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { get } from 'node:http';
 import type { ReadableStreamReadResult } from 'node:stream/web';
-import { after, before, describe, test, type TestContext } from 'node:test';
-import { keyspace, type Keyspace } from '../../shared/contracts/keys.js';
+import { after, before, describe, test } from 'node:test';
+import { type Keyspace } from '../../shared/contracts/keys.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { makeFlowProducer, submitRun } from '../../shared/pipeline/flow.js';
-import { silentLogger } from '../../shared/pipeline/log.js';
 import { makeQueue } from '../../shared/pipeline/queues.js';
 import { AlertStore, type Alert } from '../../shared/store/alerts.js';
 import { ModelRegistry } from '../../shared/store/models.js';
-import { closeRedis } from '../../shared/store/redis.js';
-import { createDashboard } from '../../services/dashboard/app.js';
+import { scanKeys } from '../../shared/store/redis.js';
 import { startPipeline } from '../helpers/pipeline.js';
 import { settled } from '../helpers/jobs.js';
-import { trackedRedis, useRedis } from '../helpers/redis.js';
+import { startDashboard, type RunningDashboard } from '../helpers/dashboard.js';
+import { useRedis } from '../helpers/redis.js';
 import { lowRankMatrix } from '../helpers/synthetic.js';
 
 const fixture = useRedis();
@@ -31,29 +30,6 @@ before(async () => {
 });
 after(() => model.dispose());
 
-interface Running {
-  base: string;
-  keys: Keyspace;
-  /** GET or POST with the given headers; redirects are not followed. */
-  request(path: string, init?: RequestInit): Promise<Response>;
-}
-
-async function startDashboard(t: TestContext, token?: string): Promise<Running> {
-  const keys = keyspace(fixture.prefix());
-  const redis = trackedRedis(fixture.url(), { name: 'dashboard' });
-  const dashboard = await createDashboard({ redis, keys, token, log: silentLogger });
-  const server: Server = createServer(dashboard.app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await dashboard.close();
-    await closeRedis(redis);
-  });
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { base, keys, request: (path, init = {}) => fetch(base + path, { redirect: 'manual', ...init }) };
-}
-
 /** A GET with a Host header of our choosing (fetch does not let one set it). */
 function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -63,6 +39,14 @@ function getWithHost(url: string, host: string): Promise<{ status: number; body:
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
     }).on('error', reject);
   });
+}
+
+/** Opens a page with ?token= as a browser does; returns the session cookie (`name=value`) and its Set-Cookie line. */
+async function login(d: RunningDashboard, init: RequestInit = {}): Promise<{ cookie: string; setCookie: string }> {
+  const response = await d.request(`/runs?token=${TOKEN}`, init);
+  assert.equal(response.status, 303);
+  const setCookie = response.headers.get('set-cookie') ?? '';
+  return { cookie: setCookie.split(';')[0], setCookie };
 }
 
 /** The action token our forms carry, read from a page. */
@@ -81,7 +65,7 @@ function alert(record: string): Alert {
 
 describe('access', () => {
   test('without a token: pages open on localhost, refused under any other Host name (DNS rebinding)', async (t) => {
-    const d = await startDashboard(t);
+    const d = await startDashboard(t, fixture);
     assert.equal((await d.request('/runs')).status, 200);
     assert.equal((await d.request('/')).headers.get('location'), '/runs');
     const rebound = await getWithHost(d.base + '/runs', 'attacker.example:8080');
@@ -91,8 +75,8 @@ describe('access', () => {
     assert.equal(await (await d.request('/readyz')).text(), 'ready');
   });
 
-  test('with a token: 401 without it, bearer or cookie (set by ?token=) with it; health checks stay open', async (t) => {
-    const d = await startDashboard(t, TOKEN);
+  test('with a token: 401 without it, bearer or session cookie (set by ?token=) with it; health checks stay open', async (t) => {
+    const d = await startDashboard(t, fixture, { token: TOKEN });
     for (const path of ['/runs', '/models', '/metrics', '/queues', '/alerts/events']) assert.equal((await d.request(path)).status, 401, path);
     assert.equal((await d.request('/runs', { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status, 401);
     assert.equal((await d.request('/runs', { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
@@ -107,19 +91,61 @@ describe('access', () => {
     assert.equal((await d.request('/healthz')).status, 200);
     assert.equal((await d.request('/readyz')).status, 200);
   });
+
+  test('a session: the cookie carries a random id, never the token; Redis keeps it (hashed) for sessionMs; Secure behind TLS', async (t) => {
+    const d = await startDashboard(t, fixture, { token: TOKEN, sessionMs: 90_000 });
+    const { cookie, setCookie } = await login(d);
+    const id = cookie.slice(cookie.indexOf('=') + 1);
+    assert.ok(id.length >= 40, 'a long random id');
+    assert.ok(!setCookie.includes(TOKEN), 'the token is not in the cookie');
+    assert.match(setCookie, /; Max-Age=90(;|$)/);
+    assert.match(setCookie, /; Path=\/(;|$)/);
+    assert.doesNotMatch(setCookie, /Secure/i, 'plain HTTP: a Secure cookie would never come back');
+    const key = d.keys.dashboardSession(createHash('sha256').update(id).digest('hex'));
+    const ttl = await fixture.redis().pttl(key);
+    assert.ok(ttl > 80_000 && ttl <= 90_000, `session TTL ${ttl} ms`);
+    const stored = await scanKeys(fixture.redis(), `${fixture.prefix()}*`);
+    assert.ok(stored.every((k) => !k.includes(id)), 'Redis never holds a usable cookie value');
+    assert.equal((await d.request('/runs', { headers: { cookie } })).status, 200);
+
+    assert.equal((await d.request('/runs', { headers: { cookie: `latentflow_dashboard=${TOKEN}` } })).status, 401, 'the token is no cookie value');
+    assert.equal((await d.request('/runs', { headers: { cookie: 'latentflow_dashboard=made-up-session-id' } })).status, 401);
+
+    const behindProxy = await login(d, { headers: { 'x-forwarded-proto': 'https' } });
+    assert.match(behindProxy.setCookie, /; Secure(;|$)/);
+    assert.notEqual(behindProxy.cookie, cookie, 'every login gets its own session');
+
+    await fixture.redis().del(key);
+    assert.equal((await d.request('/runs', { headers: { cookie } })).status, 401, 'a session gone from Redis is gone');
+  });
+
+  test('a session expires after sessionMs', async (t) => {
+    const d = await startDashboard(t, fixture, { token: TOKEN, sessionMs: 1_000 });
+    const { cookie, setCookie } = await login(d);
+    assert.match(setCookie, /; Max-Age=1(;|$)/);
+    assert.equal((await d.request('/runs', { headers: { cookie } })).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    assert.equal((await d.request('/runs', { headers: { cookie } })).status, 401);
+  });
 });
 
 describe('actions', () => {
   test('promote and rollback through the model page\'s forms; refused without the form\'s token or from another origin', async (t) => {
-    const d = await startDashboard(t, TOKEN);
+    const d = await startDashboard(t, fixture, { token: TOKEN });
     const models = new ModelRegistry(fixture.redis(), d.keys);
     await models.register('fraud', model, { dataset: 'tx' });
     await models.register('fraud', model, { dataset: 'tx' });
-    const auth = { authorization: `Bearer ${TOKEN}` };
-    const page = await d.request('/models/fraud', { headers: auth });
+    const { cookie } = await login(d);
+    const cookieOnly = { cookie };
+    const page = await d.request('/models/fraud', { headers: cookieOnly });
     const token = await actionToken(page);
 
-    const cookieOnly = { cookie: `latentflow_dashboard=${TOKEN}` };
+    const other = await login(d);
+    const otherToken = await actionToken(await d.request('/models/fraud', { headers: { cookie: other.cookie } }));
+    assert.notEqual(otherToken, token, 'each session has its own action token');
+    const crossSession = await d.request('/models/fraud/promote', { method: 'POST', headers: { ...cookieOnly, ...FORM }, body: body({ version: '1', action: otherToken }) });
+    assert.equal(crossSession.status, 403, 'another session\'s action token does not work');
+
     const noForm = await d.request('/models/fraud/promote', { method: 'POST', headers: { ...cookieOnly, ...FORM }, body: body({ version: '1' }) });
     assert.equal(noForm.status, 403, 'a cookie alone cannot change state');
     const crossOrigin = await d.request('/models/fraud/promote', {
@@ -132,7 +158,7 @@ describe('actions', () => {
     assert.equal((await promote('1')).headers.get('location'), '/models/fraud?promoted=1');
     assert.equal((await promote('2')).status, 303);
     assert.deepEqual(await models.aliases('fraud'), { production: 2 });
-    const shown = await (await d.request('/models/fraud?promoted=2', { headers: auth })).text();
+    const shown = await (await d.request('/models/fraud?promoted=2', { headers: cookieOnly })).text();
     assert.match(shown, /production now points at version 2/);
 
     const rollback = await d.request('/models/fraud/rollback', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
@@ -144,7 +170,7 @@ describe('actions', () => {
   });
 
   test('a failed run is retried as a new run with the same request', async (t) => {
-    const d = await startDashboard(t);
+    const d = await startDashboard(t, fixture);
     const keys = d.keys;
     const flows = makeFlowProducer(fixture.redis(), keys);
     const train = makeQueue('train', fixture.redis(), keys);
@@ -187,7 +213,7 @@ async function makeQueueJob(keys: Keyspace, q: 'cluster' | 'classify', id: strin
 
 describe('pages', () => {
   test('user data is escaped; unknown pages and bad requests get a page that says why', async (t) => {
-    const d = await startDashboard(t);
+    const d = await startDashboard(t, fixture);
     await new AlertStore(fixture.redis(), d.keys).append([alert('<script>alert(1)</script>')]);
     const html = await (await d.request('/alerts')).text();
     assert.ok(html.includes('&lt;script&gt;alert(1)&lt;&#47;script&gt;'));
@@ -206,7 +232,7 @@ describe('pages', () => {
   });
 
   test('the live alerts stream: catch-up after an id, then new alerts as server-sent events', async (t) => {
-    const d = await startDashboard(t);
+    const d = await startDashboard(t, fixture);
     const alerts = new AlertStore(fixture.redis(), d.keys);
     const [first] = await alerts.append([alert('a-1')]);
     await alerts.append([alert('a-2')]);

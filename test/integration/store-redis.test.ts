@@ -1,4 +1,5 @@
-// Connections, the private redis-server, and the test helper's leak check.
+// Connections, the private redis-server, and the test helper's leak check; connection errors reported redacted and
+// throttled, and the redaction of Redis secrets.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,9 +8,10 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../shared/contracts/errors.js';
-import { closeRedis, createRedis } from '../../shared/store/redis.js';
+import { closeRedis, createRedis, duplicateRedis, redact, urlSecrets } from '../../shared/store/redis.js';
 import { startRedisServer } from '../../shared/store/redis-server.js';
 import { projectPath } from '../helpers/cli.js';
 import { openConnections, trackedRedis, useRedis } from '../helpers/redis.js';
@@ -146,5 +148,50 @@ describe('test helper', () => {
       await rm(dir, { recursive: true, force: true });
     }
     assert.ok(!existsSync(dir));
+  });
+});
+
+describe('secrets', () => {
+  test('redact: URL passwords, password query parameters, AUTH arguments and the secrets it is given', () => {
+    assert.equal(redact('at rediss://alice:s%3Acret@host:6380/0 now'), 'at rediss://alice:***@host:6380/0 now');
+    assert.equal(redact('redis://:pw@h redis://h:6379'), 'redis://:***@h redis://h:6379');
+    assert.equal(redact('redis://h:6379/?db=1&password=p%40ss&x=1'), 'redis://h:6379/?db=1&password=***&x=1');
+    assert.equal(redact("command: { name: 'hello', args: [ '3', 'AUTH', 'default', 'hunter22' ] }"), "command: { name: 'hello', args: [ *** ] }");
+    assert.equal(redact("command: { name: 'auth', args: [ 'hunter22' ] }"), "command: { name: 'auth', args: [ *** ] }");
+    assert.equal(redact("['3', 'AUTH', 'default', 'hunter22', 'SETNAME', 'x']"), "['3', 'AUTH', '***', 'SETNAME', 'x']");
+    assert.equal(redact('sent AUTH default hunter22'), 'sent AUTH ***');
+    assert.equal(redact('ERR AUTH <password> called without any password configured'), 'ERR AUTH <password> called without any password configured');
+    assert.equal(redact('the key is s3cr&t, encoded s3cr%26t', ['s3cr&t']), 'the key is ***, encoded ***');
+    assert.deepEqual(urlSecrets('redis://u:p%40ss@h:1/?password=q%26r').sort(), ['p%40ss', 'p@ss', 'q%26r', 'q&r'].sort());
+    assert.deepEqual(urlSecrets('not a url'), []);
+  });
+
+  test('a wrong password: one redacted line, then throttled; no listener sees the password; recovery is reported', async () => {
+    const server = await startRedisServer();
+    const admin = createRedis(server.url);
+    const secret = 'wrong-pw-7d1f3a';
+    const lines: string[] = [];
+    const seen: string[] = [];
+    try {
+      await admin.config('SET', 'requirepass', 'the-right-one');
+      const r = createRedis(`redis://:${secret}@127.0.0.1:${server.port}`, { name: 'probe', log: (m) => lines.push(m) });
+      const copies = [duplicateRedis(r), r.duplicate()];
+      for (const c of [r, ...copies]) c.on('error', (error: Error) => seen.push(inspect(error)));
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      assert.ok(seen.length > 10, `ioredis retried (${seen.length} errors)`);
+      assert.equal(lines.length, 1, `one line for the connection and its duplicates in 3 s:\n${lines.join('\n')}`);
+      assert.match(lines[0], /^probe: WRONGPASS/);
+      for (const text of [...lines, ...seen]) assert.ok(!text.includes(secret), text);
+      assert.match(seen[0], /args: \[ '\*\*\*' \]/, 'the failed HELLO keeps its name, not its arguments');
+
+      await admin.config('SET', 'requirepass', secret);
+      assert.equal(await r.ping(), 'PONG');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.match(lines.at(-1) ?? '', /^probe: connected \(\d+ more error\(s\) not shown\)$/);
+      await Promise.all([r, ...copies].map((c) => closeRedis(c)));
+    } finally {
+      await closeRedis(admin);
+      await server.stop();
+    }
   });
 });

@@ -7,7 +7,7 @@
  * | REDIS_URL | (unset) | redis:// or rediss:// URL, with user and password if needed; unset: `up` and `demo` start a private redis-server |
  * | REDIS_CLUSTER | false | true: REDIS_URL names one node (any) of a Redis Cluster; the others are discovered from it (user, password and TLS of the URL apply to all; database 0 only) |
  * | LATENTFLOW_PREFIX | lf | prefix of every Redis key (BullMQ's is `{prefix}:bull`) |
- * | LATENTFLOW_DATA_DIR | ./data | folder that job payloads and `dataset import --from-data-dir` may read files from |
+ * | LATENTFLOW_DATA_DIR | ./data | the folder `dataset import --from-data-dir` reads from (nothing outside it, symbolic links included) |
  * | LATENTFLOW_BACKEND | auto | TensorFlow.js backend: auto (tensorflow, else wasm, else cpu), tensorflow, wasm, cpu |
  * | LATENTFLOW_BLAS_THREADS | 1 | OpenBLAS threads of the optional native matmul addon (wasm backend; `npm run build:native`) |
  * | LATENTFLOW_TRAINER_CONCURRENCY | 1 | train jobs one trainer process runs at once |
@@ -17,7 +17,7 @@
  * | LATENTFLOW_JOB_LOCK_MS | 60000 | BullMQ job lock; a job whose worker died is taken over after about this long |
  * | LATENTFLOW_LOG_LEVEL | info | error, warn, info or debug |
  * | LATENTFLOW_WEBHOOK_URL | (unset) | http(s) URL every alert is POSTed to (as JSON, through the `webhook` queue), without user or password; the only URL webhooks go to; unset: no webhook jobs are queued |
- * | LATENTFLOW_WEBHOOK_SECRET | (unset) | HMAC-SHA256 key (at least 16 characters) of the `x-latentflow-signature: t=<unix seconds>,sha256=<hex>` header; required when LATENTFLOW_WEBHOOK_URL is set; a downstream service delivers webhook jobs only when it has it |
+ * | LATENTFLOW_WEBHOOK_SECRET | (unset) | HMAC-SHA256 key (at least 16 characters) of the `x-latentflow-signature: t=<unix seconds>,sha256=<hex>` header; required when LATENTFLOW_WEBHOOK_URL is set; a downstream service delivers webhook jobs only when it has both |
  * | LATENTFLOW_WEBHOOK_TIMEOUT_MS | 5000 | time a webhook receiver has to answer; a timeout is retried like a 5xx |
  * | LATENTFLOW_ALERTS_DEDUP_MS | 604800000 | how long a record's "already alerted" mark is kept per scope (7 days; retried jobs arrive well within it); each scope also keeps at most LATENTFLOW_ALERTS_MAXLEN marks, the oldest dropped first |
  * | LATENTFLOW_ALERT_COOLDOWN_MS | 60000 | per-entity alert cool-down window (later alerts of the entity inside it are suppressed and counted); 0 = off |
@@ -139,7 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.LATENTFLOW_WEBHOOK_URL !== undefined) {
     const url = new URL(e.LATENTFLOW_WEBHOOK_URL);
     if (url.username !== '' || url.password !== '') {
-      throw new ConfigError('LATENTFLOW_WEBHOOK_URL=(redacted): must not carry a user or password (they would travel in every request and show in logs); authenticate with the signature header, or put a token in the path');
+      throw new ConfigError('LATENTFLOW_WEBHOOK_URL=(redacted): must not carry a user or password (they would travel in every request and show in logs); receivers authenticate deliveries by their signature header');
     }
   }
   return {

@@ -53,7 +53,7 @@ export const FILE_LIMITS = {
   values: 1 << 28,
   /** Bytes a file may decompress to (gzip). */
   decompressedBytes: 4 * 2 ** 30,
-  /** Characters of one id or label cell. */
+  /** Bytes (UTF-8) of one id or label cell, and of a ratings user or item id. */
   idBytes: 512,
 } as const;
 
@@ -67,18 +67,28 @@ export const MODEL_LIMITS = {
   parameters: 20_000_000,
   epochs: 100_000,
   batchSize: 65_536,
+  /**
+   * Values one step computes (rows × the units of every layer, input included): training batches beyond it are
+   * refused, inference slices shrink to fit. 2^25 keeps a wasm step under ~1.5 GB (measured: 2^26 ~2.5 GB, and
+   * 64-65536-2-65536-64 at batch 2048 broke the 4 GB wasm heap).
+   */
+  stepValues: 2 ** 25,
+  /** Distinct labels a classifier learns (the SVM trains one model per pair of classes). */
+  classes: 1000,
 } as const;
 
 /** Model files (`.lfm`, and the artifacts stored in the registry). */
 export const MODEL_FILE_LIMITS = {
-  /** Bytes of the JSON header. */
-  headerBytes: 1 << 20,
+  /** Bytes of the JSON header (about 47 per feature: names and scaler; 65,536 features with long names fit). */
+  headerBytes: 16 << 20,
+  /** Bytes of a model file read from disk (weights of the largest network, or an AutoRec model and its ratings). */
+  fileBytes: 2 ** 30,
 } as const;
 
 /** Job payloads added to the queues by any client. */
 export const JOB_LIMITS = {
-  /** Bytes of a payload as JSON. */
-  payloadBytes: 64 << 10,
+  /** Bytes of a payload as JSON (room for `users` ids up to the cap below). */
+  payloadBytes: 1 << 20,
   /** Characters of a free-text payload field (a label value, a schedule or run name). */
   textChars: 256,
   /** Users listed in one `recommend` job. */

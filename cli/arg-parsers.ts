@@ -34,3 +34,9 @@ export function nonNegativeNumber(text: string): number {
   if (text.trim() === '' || !(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`must be a number ≥ 0, got ${JSON.stringify(text)}`);
   return n;
 }
+
+export function finiteNumber(text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`must be a number, got ${JSON.stringify(text)}`);
+  return n;
+}

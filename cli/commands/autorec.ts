@@ -5,11 +5,11 @@
  */
 import { Command } from 'commander';
 import { InputError } from '../../shared/contracts/errors.js';
-import { readRatings, splitRatings } from '../../shared/data/ratings.js';
-import { AutoRec, globalMeanRmse, type AutoRecVariant } from '../../shared/ml/autorec.js';
+import { readRatings } from '../../shared/data/ratings.js';
+import { evaluateAutoRec } from '../../shared/evaluation/autorec-evaluate.js';
 import { makeFlowProducer, submitAutoRecRun } from '../../shared/pipeline/flow.js';
 import { RatingsStore } from '../../shared/store/ratings.js';
-import { fraction, integer, positiveInteger } from '../arg-parsers.js';
+import { finiteNumber, fraction, integer, positiveInteger } from '../arg-parsers.js';
 import { autoRecOptionsFrom, withAutoRecFlags } from '../autorec-flags.js';
 import { withConnection } from '../connection.js';
 import { checkName, datasetNameOf, isFile } from '../dataset-import.js';
@@ -18,46 +18,39 @@ import { withQueues } from '../queues.js';
 import { waitForRun } from '../run-progress.js';
 import { startRuntime } from '../runtime.js';
 
-export interface AutoRecEvaluation {
-  variant: AutoRecVariant;
-  rmse: number;
-  baseline_rmse: number;
-  train_ratings: number;
-  test_ratings: number;
-  seconds: number;
-}
-
 function evaluateCommand(): Command {
   const command = new Command('evaluate')
-    .description('split a ratings file (seeded), train AutoRec on the training part and print the held-out RMSE next to the global-mean baseline')
+    .description('split a ratings file (seeded), train AutoRec on the training part, and print its held-out RMSE and top-N ranking next to the global mean, the bias model and popularity')
     .argument('<file>', 'user,item,rating[,timestamp] CSV/TSV (header optional), MovieLens u.data or ratings.dat; gzip allowed')
     .option('--test-fraction <f>', 'share of the ratings held out (default 0.1)', fraction, 0.1)
     .option('--split-seed <n>', 'seed of the split (default: --seed, else 0)', integer)
-    .option('--json', 'print {variant, rmse, baseline_rmse, train_ratings, test_ratings, seconds} as JSON');
+    .option('--relevance <r>', 'a held-out rating at least this is relevant for the ranking (default: the top fifth of the scale)', finiteNumber)
+    .option('--k <n>', 'ranking depth (default 10)', positiveInteger, 10)
+    .option('--json', 'print the report as JSON: {variant, implicit, rmse, baseline_rmse, train_ratings, test_ratings, epochs, best_epoch, seconds, ranking: {precision, recall, ndcg, hit_rate}, ranking_protocol, popularity, baselines: {global_mean_rmse, bias_rmse, popularity_ndcg}}');
   withAutoRecFlags(command);
   return command.action(async (file: string, opts: Record<string, unknown>) => {
     const json = opts.json === true;
     await startRuntime(json);
     const ratings = await readRatings(file);
-    const splitSeed = (opts.splitSeed ?? opts.seed ?? 0) as number;
-    const { train, test } = splitRatings(ratings, opts.testFraction as number, splitSeed);
-    const started = performance.now();
-    const model = await AutoRec.fit(train, autoRecOptionsFrom(opts), {
-      onEpoch: (p) => { if (!json) process.stderr.write(`\repoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}${p.epoch === p.epochs ? '\n' : ''}`); },
+    const report = await evaluateAutoRec(ratings, {
+      testFraction: opts.testFraction as number, splitSeed: (opts.splitSeed ?? opts.seed ?? 0) as number, model: autoRecOptionsFrom(opts),
+      relevance: opts.relevance as number | undefined, k: opts.k as number,
+      hooks: { onEpoch: (p) => { if (!json) process.stderr.write(`\repoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}${p.validation !== undefined ? ` validation ${p.validation.toFixed(4)}` : ''}   `); } },
     });
-    let report: AutoRecEvaluation;
-    try {
-      report = {
-        variant: model.config.variant, rmse: model.rmse(test), baseline_rmse: globalMeanRmse(train, test),
-        train_ratings: train.entries.rating.length, test_ratings: test.entries.rating.length,
-        seconds: (performance.now() - started) / 1000,
-      };
-    } finally {
-      model.dispose();
-    }
-    console.log(json ? JSON.stringify(report) : formatTable([
-      ['variant', report.variant === 'item' ? 'I-AutoRec' : 'U-AutoRec'], ['train ratings', report.train_ratings], ['test ratings', report.test_ratings],
-      ['test RMSE (AutoRec)', report.rmse], ['test RMSE (global mean)', report.baseline_rmse], ['seconds', report.seconds],
+    if (!json) process.stderr.write('\n');
+    if (json) return console.log(JSON.stringify(report));
+    const k = report.ranking_protocol.k;
+    const name = `${report.variant === 'item' ? 'I' : 'U'}-AutoRec${report.implicit ? ' (implicit)' : ''}`;
+    console.log(formatTable([
+      ['model', name], ['train ratings', report.train_ratings], ['test ratings', report.test_ratings],
+      ['epochs (best)', `${report.epochs} (${report.best_epoch})`],
+      ...(report.rmse !== null ? [['test RMSE', report.rmse] as [string, number]] : []),
+      ['test RMSE, global mean', report.baselines.global_mean_rmse], ['test RMSE, bias model', report.baselines.bias_rmse],
+      [`ranked users (relevant: ${report.ranking_protocol.relevance === null ? 'every held-out pair' : `rating ≥ ${report.ranking_protocol.relevance}`})`, report.ranking_protocol.users],
+      [`Precision / Recall @${k}`, `${report.ranking.precision.toFixed(4)} / ${report.ranking.recall.toFixed(4)}`],
+      [`NDCG / HitRate @${k}`, `${report.ranking.ndcg.toFixed(4)} / ${report.ranking.hit_rate.toFixed(4)}`],
+      [`popularity NDCG / HitRate @${k}`, `${report.popularity.ndcg.toFixed(4)} / ${report.popularity.hit_rate.toFixed(4)}`],
+      ['seconds', report.seconds],
     ]));
   });
 }

@@ -18,7 +18,7 @@ export function recommendCommand(): Command {
     .requiredOption('--model <name[@version]>', 'AutoRec model and version (number or alias; default latest)')
     .requiredOption('--user <id>', 'user id')
     .option('--n <n>', 'items (default: as many as stored, else 10)', positiveInteger)
-    .option('--json', 'print {model, version, user, source, items: [{item, rating}]} as JSON')
+    .option('--json', 'print {model, version, user, source, items: [{item, score, rating?}]} as JSON (rating: explicit-rating models only)')
     .action(async (opts: { model: string; user: string; n?: number; json?: boolean }) => {
       const ref = parseModelRef(opts.model);
       await withConnection(async ({ redis, keys }) => {
@@ -38,14 +38,14 @@ export function recommendCommand(): Command {
           const { model } = await models.loadAutoRec(ref.name, version);
           try {
             items = model.recommend(opts.user, n);
-            if (!model.users.includes(opts.user)) console.error(`user "${opts.user}" is unknown to ${ref.name}@${version}: showing the items with the highest mean rating`);
+            if (!model.users.includes(opts.user)) console.error(`user "${opts.user}" is unknown to ${ref.name}@${version}: showing the fallback ranking (${model.config.implicit ? 'the most popular items' : 'the items with the highest predicted rating with no user part'})`);
           } finally {
             model.dispose();
           }
           source = 'computed';
         }
         if (opts.json === true) return console.log(JSON.stringify({ model: ref.name, version, user: opts.user, source, items }));
-        printRows(['rank', 'item', 'predicted rating'], items.map((r, i) => [i + 1, r.item, r.rating]));
+        printRows(['rank', 'item', 'score', 'predicted rating'], items.map((r, i) => [i + 1, r.item, r.score, r.rating ?? '']));
         if (source === 'computed') console.error(`(computed from ${ref.name}@${version}: no stored recommendations of ≥ ${n} items for this user; a recommend job stores them)`);
       });
     });

@@ -13,7 +13,7 @@ import { InputError } from '../../shared/contracts/errors.js';
 import type { Keyspace } from '../../shared/contracts/keys.js';
 import { parsePayload, type JobResult, type Payload, type PayloadInput } from '../../shared/contracts/queues.js';
 import type { z } from 'zod';
-import { AutoRecOptionsSchema, type AutoRecOptions } from '../../shared/ml/autorec.js';
+import { AutoRecOptionsSchema, type AutoRecOptions } from '../../shared/ml/autorec-config.js';
 import { ModelOptionsSchema, type ModelOptions } from '../../shared/ml/model-config.js';
 import { silentLogger, type Logger } from '../../shared/pipeline/log.js';
 import { FLOW_QUEUES_OPTIONS } from '../../shared/pipeline/flow.js';

@@ -5,7 +5,7 @@
  * Model versions in payloads: a number, or an alias such as `production` or `latest` (resolved by the consumer).
  */
 import { z } from 'zod';
-import { AutoRecOptionsSchema } from '../ml/autorec.js';
+import { AutoRecOptionsSchema } from '../ml/autorec-config.js';
 import { ModelOptionsInputSchema } from '../ml/model-config.js';
 import { ThresholdMethodSchema } from '../ml/threshold.js';
 import { CLUSTER_METHODS, MANIFOLDS } from '../analytics/cluster-codes.js';

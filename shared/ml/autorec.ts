@@ -1,174 +1,71 @@
 /**
  * AutoRec (Sedhain, Menon, Sanner, Xie, WWW 2015): an autoencoder over the sparse rating vectors.
  * I-AutoRec (`variant: 'item'`) reconstructs each item's vector of user ratings, U-AutoRec (`'user'`) each user's
- * vector of item ratings: h(r) = f(W·g(V·r + μ) + b), g = sigmoid, f = identity, trained on
+ * vector of item ratings: h(r) = W·sigmoid(V·r + μ) + b (shared/ml/autorec-network.ts), trained on
  *   Σ over OBSERVED entries (r − h(r))² + λ/2·(‖W‖² + ‖V‖²).
  * Unobserved entries are 0 in the input and carry no loss.
  *
- * One departure from the paper: ratings are centred on the global mean of the training ratings (r − r̄ in, h(r) + r̄
- * out), so that an unobserved 0 in the input means "an average rating", not "a rating of 0" below the scale. On the
- * 5%-observed synthetic test matrix this alone took the test RMSE from 0.75 to 0.65 at the same settings.
+ * Departures from the paper, each measured on real ratings (bench/results/autorec.md):
+ * - The network reconstructs residuals, not raw ratings: each rating less a baseline (`baseline: 'biases'`, the
+ *   default: μ + b_u + b_i of the bias model, shared/analytics/rating-biases.ts; `'mean'`: the global mean), and the
+ *   baseline is added back. An unobserved 0 then means "as the baseline expects", not "a rating of 0". The decoder
+ *   starts at zero (the untrained model is the baseline) and, over biases, has no output bias of its own.
+ * - Early stopping: `validation` (default 5%) of the training ratings are left out of the fit and score each epoch;
+ *   the weights of the best epoch are kept.
+ * - Optional input dropout (`dropout`): observed entries zeroed at random in the input, kept in the target.
+ * - Adam on mini-batches instead of L-BFGS / Rprop (tfjs has neither; mini-batches bound the memory).
+ * - Ranking (`ranking: 'presence'`, the default): a second network of the same shape learns which items a user
+ *   rates at all, as for implicit feedback, and recommendations are ranked by its output times the predicted
+ *   rating's place on the scale. Predicted ratings alone rank rarely-rated items first and lose to popularity.
+ * - Implicit feedback (`implicit`): only the presence network: every observed pair is a 1, every other pair a 0
+ *   weighted `negativeWeight` (Hu, Koren & Volinsky 2008; CDAE); its outputs are scores for ranking, not ratings.
  *
- * Sparsity: the training ratings are kept as one sparse list per vector (CSR, by item for I-AutoRec, by user for
- * U-AutoRec) and densified one batch at a time into a batch × width matrix plus a 0/1 mask, so memory is bounded by
- * batch size × width, never users × items.
- *
- * Optimiser: the paper used L-BFGS / Rprop (full-batch). Here Adam on mini-batches: tfjs has no L-BFGS or Rprop,
- * and mini-batches keep the memory bound above. Each batch minimises an unbiased estimate of the paper's objective
- * divided by the number of observed ratings (mean squared error of the batch's observed entries + λ/2·‖θ‖² / n_obs),
- * so λ means the same as in the paper.
+ * Sparsity: the training ratings are kept as one sparse list per vector (shared/ml/sparse-vectors.ts) and densified
+ * one batch at a time, so memory is bounded by batch size × width, never users × items.
  *
  * Predictions are clipped to the training rating range. A user or item without training ratings ("unseen") gets a
- * fallback, never a network output: an unseen user on a seen item gets the item's mean training rating, a seen user
- * on an unseen item the user's mean, and when both are unseen the global mean.
+ * fallback, never a network output: with `baseline: 'biases'` the bias model's μ + b_u + b_i (no bias for the unseen
+ * side); with `'mean'` the item's mean for an unseen user, the user's mean for an unseen item, else the global mean.
  */
 import { createHash } from 'node:crypto';
-import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { InputError, ConfigError } from '../contracts/errors.js';
+import { InputError } from '../contracts/errors.js';
+import { pacer } from '../analytics/pacer.js';
+import { fitRatingBiases, type RatingBiases } from '../analytics/rating-biases.js';
 import { rmse } from '../analytics/regression-metrics.js';
+import { TopN } from '../analytics/top-n.js';
+import { topNScores, TopNMeans } from '../analytics/top-n-metrics.js';
 import type { Ratings } from '../data/ratings.js';
 import { artifactError, checkWeightShapes, decodeArtifact, encodeArtifact, parseHeader } from './artifact.js';
-import { MODEL_LIMITS } from '../contracts/limits.js';
-import { describeIssues, formatCount, networkSizeProblems } from './model-config.js';
-import { pacer } from '../analytics/pacer.js';
+import { checkAutoRecSize, resolveAutoRecConfig, type AutoRecConfig, type AutoRecOptions } from './autorec-config.js';
+import { AutoRecNetwork, RECONSTRUCT_BATCH, type AutoRecEpoch, type NetworkRole, type Validation } from './autorec-network.js';
 import { permutation, seededRandom } from './random.js';
+import { toCsr, type Csr } from './sparse-vectors.js';
 
-export type AutoRecVariant = 'item' | 'user';
-
-export interface AutoRecConfig {
-  /** `item` (I-AutoRec, the paper's best) or `user` (U-AutoRec). */
-  variant: AutoRecVariant;
-  /** Hidden units k (paper: 500). */
-  hidden: number;
-  /** Weight-decay strength λ on W and V (paper: tuned over {0.001, 0.01, 0.1, 1, 100, 1000}). */
-  lambda: number;
-  /** Adam learning rate. */
-  learningRate: number;
-  epochs: number;
-  /** Vectors (items for I-AutoRec, users for U-AutoRec) per step. */
-  batchSize: number;
-  /** Initialisation and shuffling. */
-  seed: number;
-}
-
-/**
- * Defaults: sigmoid/identity and 500 hidden units as the paper's best; Adam at 0.001, 32 vectors per batch, 100 epochs.
- * λ = 10: the paper tunes λ per dataset over {0.001, …, 1000} without fixing one; with our per-observed-rating
- * normalisation λ means the same as the paper's. On the 1,000 × 500, 5%-observed synthetic test matrix (global-mean
- * baseline 0.963, noise 0.3), 500 hidden units: λ = 5 → 0.582, 10 → 0.552 (lr 0.001) / 0.579 (lr 0.003); 100 hidden
- * units, lr 0.003: λ = 1 → 0.583, 3 → 0.557, 5 → 0.542, 7 → 0.534, 10 → 0.531, 20 → 0.583, 30 → 0.651, 100 → 0.961.
- * Tune it on your data (sparser data wants a larger λ).
- */
-export const AUTOREC_DEFAULTS: AutoRecConfig = { variant: 'item', hidden: 500, lambda: 10, learningRate: 0.001, epochs: 100, batchSize: 32, seed: 0 };
-
-export interface AutoRecEpoch {
-  epoch: number;
-  epochs: number;
-  /** Mean over the epoch's batches of the batch objective (observed MSE + λ/2·‖θ‖²/n_obs). */
-  loss: number;
-  seconds: number;
-}
+export type { AutoRecEpoch } from './autorec-network.js';
 
 export interface AutoRecHooks {
   onEpoch?: (progress: AutoRecEpoch) => void | Promise<void>;
   signal?: AbortSignal;
 }
 
-/** A positive integer of at most `limit`; the message names the value, its unit and the limit. */
-const bounded = (limit: number, unit: string) => z.number().int().min(1).max(limit, {
-  error: (issue) => `${formatCount(Number(issue.input))} ${unit}: the limit is ${formatCount(limit)}`,
-});
-
-/**
- * AutoRec options as a job payload or the CLI gives them; every field optional (defaults: {@link AUTOREC_DEFAULTS}).
- * Sizes are capped by MODEL_LIMITS here, and the network the ratings call for by {@link AutoRec.fit} (its width is
- * the number of users, or items for `variant: 'user'`).
- */
-export const AutoRecOptionsSchema = z.object({
-  variant: z.enum(['item', 'user']),
-  hidden: bounded(MODEL_LIMITS.layerWidth, 'hidden units'),
-  lambda: z.number().min(0).finite(),
-  learningRate: z.number().positive().finite(),
-  epochs: bounded(MODEL_LIMITS.epochs, 'epochs'),
-  batchSize: bounded(MODEL_LIMITS.batchSize, 'vectors per step'),
-  seed: z.number().int(),
-}).partial().strict();
-
-export type AutoRecOptions = z.input<typeof AutoRecOptionsSchema>;
-
-/** Validates options and fills every default. Throws ConfigError naming the option. */
-export function resolveAutoRecConfig(options: AutoRecOptions = {}): AutoRecConfig {
-  const parsed = AutoRecOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new ConfigError(`invalid autorec options: ${describeIssues(parsed.error)}`);
-  return { ...AUTOREC_DEFAULTS, ...parsed.data };
+/** A recommended item: its ranking score (lists are ordered by it) and, for explicit ratings, its predicted rating. */
+export interface Recommendation {
+  item: string;
+  score: number;
+  rating?: number;
 }
 
-/**
- * Throws ConfigError when the network `config` calls for on ratings of `users` users and `items` items is beyond
- * MODEL_LIMITS (shared/ml/model-config.ts `networkSizeProblems`): its input and output are as wide as a rating
- * vector (users for I-AutoRec, items for U-AutoRec), so it has about 2 × hidden × width parameters.
- */
-export function checkAutoRecSize(config: AutoRecConfig, users: number, items: number): void {
-  const width = config.variant === 'item' ? users : items;
-  const tooLarge = networkSizeProblems([width, config.hidden, width], config.batchSize, config.variant === 'item'
-    ? { input: 'users (the length of an item\'s rating vector)', remedy: 'use fewer hidden units, or variant "user" when there are fewer items than users' }
-    : { input: 'items (the length of a user\'s rating vector)', remedy: 'use fewer hidden units, or variant "item" when there are fewer users than items' });
-  if (tooLarge.length > 0) throw new ConfigError(`invalid autorec options for ${formatCount(users)} users × ${formatCount(items)} items: ${tooLarge.join('; ')}`);
-}
-
-/** Sparse vectors: vector v's entries are `index[ptr[v]..ptr[v+1])` with `value` at the same positions. */
-interface Csr {
-  ptr: Int32Array;
-  index: Int32Array;
-  value: Float32Array;
-}
-
-function toCsr(rows: Int32Array, cols: Int32Array, values: Float32Array, nRows: number): Csr {
-  const ptr = new Int32Array(nRows + 1);
-  for (let k = 0; k < rows.length; k++) ptr[rows[k] + 1]++;
-  for (let r = 0; r < nRows; r++) ptr[r + 1] += ptr[r];
-  const fill = ptr.slice(0, nRows);
-  const index = new Int32Array(rows.length);
-  const value = new Float32Array(rows.length);
-  for (let k = 0; k < rows.length; k++) {
-    const at = fill[rows[k]]++;
-    index[at] = cols[k];
-    value[at] = values[k];
-  }
-  return { ptr, index, value };
-}
-
-/** Densifies vectors `order[from..to)`, less `offset`, into a (to−from) × width matrix and its 0/1 mask of observed entries. */
-function densify(csr: Csr, width: number, order: ArrayLike<number>, from: number, to: number, offset: number): { x: Float32Array; mask: Float32Array; observed: number } {
-  const x = new Float32Array((to - from) * width);
-  const mask = new Float32Array((to - from) * width);
-  let observed = 0;
-  for (let k = from; k < to; k++) {
-    const v = order[k];
-    const base = (k - from) * width;
-    for (let p = csr.ptr[v]; p < csr.ptr[v + 1]; p++) {
-      x[base + csr.index[p]] = csr.value[p] - offset;
-      mask[base + csr.index[p]] = 1;
-      observed++;
-    }
-  }
-  return { x, mask, observed };
-}
-
-/** RMSE of predicting the mean training rating for every test rating: the baseline AutoRec is compared with. */
-export function globalMeanRmse(train: Ratings, test: Ratings): number {
-  let mean = 0;
-  for (const r of train.entries.rating) mean += r;
-  mean /= train.entries.rating.length;
-  let s = 0;
-  for (const r of test.entries.rating) s += (r - mean) ** 2;
-  return Math.sqrt(s / test.entries.rating.length);
+/** The training vectors as the networks see them: ratings less their baseline (1 for implicit feedback), and presence (1 per pair). */
+interface Inputs {
+  rating: Csr;
+  presence: Csr;
 }
 
 interface AutoRecHeader {
   kind: 'autorec';
-  version: 1;
+  /** 1: written before format 2's options existed (one network, ratings less the global mean, ranked by rating). */
+  version: 2;
   config: AutoRecConfig;
   users: string[];
   items: string[];
@@ -179,7 +76,7 @@ interface AutoRecHeader {
 
 /** What a loaded artifact header must hold (the config is checked by resolveAutoRecConfig); other fields pass through. */
 const AutoRecHeaderSchema = z.looseObject({
-  version: z.literal(1),
+  version: z.union([z.literal(1), z.literal(2)]),
   config: z.looseObject({}),
   users: z.array(z.string()),
   items: z.array(z.string()),
@@ -188,61 +85,26 @@ const AutoRecHeaderSchema = z.looseObject({
   history: z.array(z.looseObject({})),
 });
 
-const PREDICT_BATCH = 256;
+/** How a format-1 model was trained: the options format 2 added, at the values that reproduce it. */
+const FORMAT_1_OPTIONS: AutoRecOptions = { baseline: 'mean', ranking: 'rating', dropout: 0, validation: 0, implicit: false };
 
-/** An item and its predicted rating. */
-export interface Recommendation {
-  item: string;
-  rating: number;
-}
-
-/**
- * The `n` best (index, score) pairs offered to each of `slots` lists, highest score first. An offer equal to the
- * worst kept score is refused, so with indices offered in increasing order ties keep the lower index.
- */
-class TopN {
-  private readonly index: Int32Array;
-  private readonly score: Float32Array;
-  private readonly count: Int32Array;
-
-  constructor(slots: number, private readonly n: number) {
-    this.index = new Int32Array(slots * n);
-    this.score = new Float32Array(slots * n);
-    this.count = new Int32Array(slots);
-  }
-
-  offer(slot: number, index: number, score: number): void {
-    const base = slot * this.n;
-    let at = this.count[slot];
-    if (at === this.n) {
-      if (!(score > this.score[base + this.n - 1])) return;
-      at--;
-    } else this.count[slot]++;
-    while (at > 0 && score > this.score[base + at - 1]) {
-      this.score[base + at] = this.score[base + at - 1];
-      this.index[base + at] = this.index[base + at - 1];
-      at--;
-    }
-    this.score[base + at] = score;
-    this.index[base + at] = index;
-  }
-
-  list(slot: number): { index: number; score: number }[] {
-    const base = slot * this.n;
-    return Array.from({ length: this.count[slot] }, (_, k) => ({ index: this.index[base + k], score: this.score[base + k] }));
-  }
-}
+/** Ranking depth of the presence network's validation score (NDCG@10). */
+const VALIDATION_TOP = 10;
+/** Ridge strength of the baseline's biases (shared/analytics/rating-biases.ts), from the FilmTrust sweep. */
+const BIAS_REG = 5;
 
 export class AutoRec {
   private readonly userIndex: Map<string, number>;
   private readonly itemIndex: Map<string, number>;
-  /** Training ratings by vector (items for I-AutoRec, users for U-AutoRec). */
-  private readonly csr: Csr;
+  /** Every training rating by vector (items for I-AutoRec, users for U-AutoRec), as each network sees it. */
+  private readonly inputs: Inputs;
   private readonly globalMean: number;
   private readonly userMean: Float32Array;
   private readonly itemMean: Float32Array;
   private readonly userCount: Int32Array;
   private readonly itemCount: Int32Array;
+  /** The bias model, for `baseline: 'biases'` (explicit ratings). */
+  private readonly biases: RatingBiases | undefined;
   private disposed = false;
 
   private constructor(
@@ -252,18 +114,12 @@ export class AutoRec {
     private readonly trainEntries: Ratings['entries'],
     readonly min: number,
     readonly max: number,
-    /** V (width × hidden), μ (hidden), W (hidden × width), b (width). */
-    private readonly v: tf.Variable,
-    private readonly mu: tf.Variable,
-    private readonly w: tf.Variable,
-    private readonly b: tf.Variable,
+    private readonly networks: Partial<Record<NetworkRole, AutoRecNetwork>>,
     readonly history: AutoRecEpoch[],
   ) {
     this.userIndex = new Map(users.map((u, i) => [u, i]));
     this.itemIndex = new Map(items.map((u, i) => [u, i]));
     const train = trainEntries;
-    const item = config.variant === 'item';
-    this.csr = toCsr(item ? train.item : train.user, item ? train.user : train.item, train.rating, this.vectors);
     this.userMean = new Float32Array(users.length);
     this.itemMean = new Float32Array(items.length);
     this.userCount = new Int32Array(users.length);
@@ -280,11 +136,24 @@ export class AutoRec {
     this.globalMean = train.rating.length > 0 ? sum / train.rating.length : (min + max) / 2;
     for (let u = 0; u < users.length; u++) this.userMean[u] = this.userCount[u] > 0 ? this.userMean[u] / this.userCount[u] : this.globalMean;
     for (let i = 0; i < items.length; i++) this.itemMean[i] = this.itemCount[i] > 0 ? this.itemMean[i] / this.itemCount[i] : this.globalMean;
+    this.biases = !config.implicit && config.baseline === 'biases' ? fitRatingBiases(train, users.length, items.length, { reg: BIAS_REG }) : undefined;
+    this.inputs = this.vectorsOf(Array.from({ length: train.rating.length }, (_, k) => k));
+  }
+
+  /** The index of an item id in the model's maps (-1 when unknown). */
+  itemIndexOf(item: string): number {
+    return this.itemIndex.get(item) ?? -1;
   }
 
   /** Training ratings. */
   get ratings(): number {
     return this.trainEntries.rating.length;
+  }
+
+  /** The last training loss of the network whose outputs {@link predict} returns (ratings, or presence for implicit feedback). */
+  get finalLoss(): number {
+    const network = this.config.implicit ? 'presence' : 'rating';
+    return this.history.filter((e) => (e.network ?? 'rating') === network).at(-1)?.loss ?? 0;
   }
 
   /** sha256 over the training ratings (ids and entries): equal for models trained on the same data. */
@@ -294,7 +163,7 @@ export class AutoRec {
     return hash.digest('hex');
   }
 
-  /** Number of vectors the network reconstructs (items for I-AutoRec, users for U-AutoRec). */
+  /** Number of vectors the networks reconstruct (items for I-AutoRec, users for U-AutoRec). */
   private get vectors(): number {
     return this.config.variant === 'item' ? this.items.length : this.users.length;
   }
@@ -309,18 +178,7 @@ export class AutoRec {
     const config = resolveAutoRecConfig(options);
     if (ratings.entries.rating.length === 0) throw new InputError('no training ratings', { field: 'ratings' });
     checkAutoRecSize(config, ratings.users.length, ratings.items.length);
-    const width = config.variant === 'item' ? ratings.users.length : ratings.items.length;
-    const seed = config.seed;
-    const [v, mu, w, b] = tf.tidy(() => {
-      const limit = Math.sqrt(6 / (width + config.hidden));
-      return [
-        tf.variable(tf.randomUniform([width, config.hidden], -limit, limit, 'float32', seed * 1009 + 1), true),
-        tf.variable(tf.zeros([config.hidden]), true),
-        tf.variable(tf.randomUniform([config.hidden, width], -limit, limit, 'float32', seed * 1009 + 2), true),
-        tf.variable(tf.zeros([width]), true),
-      ];
-    });
-    const model = new AutoRec(config, ratings.users, ratings.items, ratings.entries, ratings.min, ratings.max, v, mu, w, b, []);
+    const model = new AutoRec(config, ratings.users, ratings.items, ratings.entries, ratings.min, ratings.max, {}, []);
     try {
       await model.train(hooks);
     } catch (err) {
@@ -330,85 +188,136 @@ export class AutoRec {
     return model;
   }
 
-  private forward(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(tf.matMul(tf.sigmoid(tf.add(tf.matMul(x, this.v), this.mu)), this.w), this.b);
+  /** The explicit rating the rating network's output is added to for (user, item): μ, or μ + b_u + b_i. */
+  private baseline(u: number, i: number): number {
+    if (this.biases === undefined) return this.globalMean;
+    return this.biases.mean + this.biases.user[u] + this.biases.item[i];
+  }
+
+  /** The sparse vectors of training entries `entries`: ratings less their baseline, and presence (1 per entry). */
+  private vectorsOf(entries: readonly number[]): Inputs {
+    const e = this.trainEntries;
+    const byItem = this.config.variant === 'item';
+    const rows = entries.map((k) => (byItem ? e.item[k] : e.user[k]));
+    const cols = entries.map((k) => (byItem ? e.user[k] : e.item[k]));
+    const implicit = this.config.implicit;
+    const rating = toCsr(rows, cols, entries.map((k) => (implicit ? 1 : e.rating[k] - this.baseline(e.user[k], e.item[k]))), this.vectors);
+    return { rating, presence: { ptr: rating.ptr, index: rating.index, value: new Float32Array(rating.value.length).fill(1) } };
   }
 
   private async train(hooks: AutoRecHooks): Promise<void> {
     const { config } = this;
-    const n = this.vectors;
-    const width = this.width;
-    const totalObserved = this.trainEntries.rating.length;
-    // The batch's share of the paper's penalty, normalised like the error term (per observed rating).
-    const penalty = config.lambda / 2 / totalObserved;
-    const random = seededRandom(`autorec:${config.seed}`);
-    const optimizer = tf.train.adam(config.learningRate);
+    const { fit, validation } = this.holdOut(seededRandom(`autorec:${config.seed}`));
     const started = performance.now();
-    const yields = pacer();
-    try {
-      for (let epoch = 1; epoch <= config.epochs; epoch++) {
-        const order = permutation(n, random);
-        let lossSum = 0;
-        let batches = 0;
-        for (let start = 0; start < n; start += config.batchSize) {
-          if (hooks.signal?.aborted === true) return;
-          const end = Math.min(n, start + config.batchSize);
-          const batch = densify(this.csr, width, order, start, end, this.globalMean);
-          if (batch.observed === 0) continue;
-          const loss = tf.tidy((): tf.Scalar => {
-            const x = tf.tensor2d(batch.x, [end - start, width]);
-            const mask = tf.tensor2d(batch.mask, [end - start, width]);
-            const cost = optimizer.minimize((): tf.Scalar => {
-              const err: tf.Scalar = tf.div(tf.sum(tf.mul(tf.square(tf.sub(this.forward(x), x)), mask)), batch.observed);
-              if (penalty === 0) return err;
-              return tf.add(err, tf.mul(penalty, tf.add(tf.sum(tf.square(this.w)), tf.sum(tf.square(this.v)))));
-            }, true, [this.v, this.mu, this.w, this.b]);
-            return cost ?? tf.scalar(0);
-          });
-          lossSum += (await loss.data())[0];
-          loss.dispose();
-          batches++;
-          await yields.due();
-        }
-        const progress = { epoch, epochs: config.epochs, loss: batches > 0 ? lossSum / batches : 0, seconds: (performance.now() - started) / 1000 };
-        this.history.push(progress);
-        await hooks.onEpoch?.(progress);
-      }
-    } finally {
-      optimizer.dispose();
+    for (const role of networksOf(config)) {
+      if (hooks.signal?.aborted === true) return;
+      const network = AutoRecNetwork.create(this.width, config.hidden, role === 'rating' ? config.seed : config.seed + 7919);
+      this.networks[role] = network;
+      const check: Validation | undefined = validation.length === 0 ? undefined
+        : role === 'rating' ? { score: () => Promise.resolve(this.validationRmse(fit, validation)), higherIsBetter: false }
+          : { score: () => this.validationNdcg(fit, validation), higherIsBetter: true };
+      const training = {
+        ...config,
+        unobserved: role === 'presence' ? config.negativeWeight : 0,
+        outputBias: role === 'presence' || config.baseline === 'mean',
+      };
+      this.history.push(...await network.train(fit[role], training, check, role, { ...hooks, started }));
     }
+  }
+
+  /**
+   * The training vectors without a seeded `config.validation` share of the ratings, and those ratings' entry
+   * indices (none when validation is 0).
+   */
+  private holdOut(random: () => number): { fit: Inputs; validation: number[] } {
+    const n = this.trainEntries.rating.length;
+    const held = Math.round(n * this.config.validation);
+    if (held === 0) return { fit: this.inputs, validation: [] };
+    const order = permutation(n, random);
+    const validation = Array.from(order.subarray(0, held));
+    return { fit: this.vectorsOf(Array.from(order.subarray(held))), validation };
+  }
+
+  /** RMSE of the rating network's predictions, from the `fit` vectors, of the held-out ratings. */
+  private validationRmse(fit: Inputs, validation: readonly number[]): number {
+    const e = this.trainEntries;
+    const predicted = this.predictWith(fit, validation.map((k) => e.user[k]), validation.map((k) => e.item[k]));
+    return rmse(validation.map((k) => e.rating[k]), predicted);
+  }
+
+  /** NDCG@10 of the presence network's ranking, for each user with held-out ratings, of the items not in its `fit` vector. */
+  private async validationNdcg(fit: Inputs, validation: readonly number[]): Promise<number> {
+    const e = this.trainEntries;
+    const relevant = new Map<number, Set<number>>();
+    for (const k of validation) {
+      const set = relevant.get(e.user[k]) ?? new Set<number>();
+      set.add(e.item[k]);
+      relevant.set(e.user[k], set);
+    }
+    const users = [...relevant.keys()];
+    const top = new TopN(users.length, VALIDATION_TOP);
+    const yields = pacer();
+    const steps = this.rankFor(top, users, true, fit, users.map((_, k) => k), 'presence');
+    while (steps.next().done !== true) await yields.due();
+    const means = new TopNMeans();
+    users.forEach((u, slot) => means.add(topNScores(top.list(slot).map((r) => r.index), relevant.get(u)!, VALIDATION_TOP)));
+    return means.means().ndcg;
   }
 
   private checkOpen(): void {
     if (this.disposed) throw new Error('AutoRec model used after dispose()');
   }
 
-  /** Network outputs for vectors `vectors[from..to)`, each a row of `width`, as one Float32Array. */
-  private reconstruct(vectors: ArrayLike<number>, from: number, to: number): Float32Array {
-    const width = this.width;
-    const { x } = densify(this.csr, width, vectors, from, to, this.globalMean);
-    return tf.tidy(() => tf.add(this.forward(tf.tensor2d(x, [to - from, width])), this.globalMean).dataSync() as Float32Array);
+  /** The network a prediction comes from: ratings, or presence for implicit feedback. */
+  private get predictor(): AutoRecNetwork {
+    return (this.config.implicit ? this.networks.presence : this.networks.rating)!;
+  }
+
+  /** The model's prediction for a seen (user, item) pair from the predicting network's output there. */
+  private predictionOf(u: number, i: number, output: number): number {
+    return this.config.implicit ? output : this.clip(this.baseline(u, i) + output);
+  }
+
+  /**
+   * The ranking score of a seen pair from the networks' outputs there: the presence output for implicit feedback;
+   * the predicted rating with `ranking: 'rating'`; else presence (at least 0) × the predicted rating's place on the
+   * scale, 0 at min to 1 at max.
+   */
+  private rankScore(predicted: number, presence: number): number {
+    if (this.config.implicit) return presence;
+    if (this.config.ranking === 'rating') return predicted;
+    return Math.max(0, presence) * this.onScale(predicted);
+  }
+
+  private onScale(rating: number): number {
+    return this.max > this.min ? (rating - this.min) / (this.max - this.min) : 1;
   }
 
   private clip(r: number): number {
     return r < this.min ? this.min : r > this.max ? this.max : r;
   }
 
-  /** The fallback for a pair where the user or the item has no training ratings. */
+  /** The prediction for a pair where the user or the item has no training ratings (0 for implicit feedback). */
   private fallback(u: number | undefined, i: number | undefined): number {
+    if (this.config.implicit) return 0;
     const userSeen = u !== undefined && this.userCount[u] > 0;
     const itemSeen = i !== undefined && this.itemCount[i] > 0;
-    if (userSeen && !itemSeen) return this.userMean[u];
-    if (!userSeen && itemSeen) return this.itemMean[i];
-    return this.globalMean;
+    if (this.biases !== undefined) return this.clip(this.biases.mean + (userSeen ? this.biases.user[u] : 0) + (itemSeen ? this.biases.item[i] : 0));
+    if (userSeen && !itemSeen) return this.clip(this.userMean[u]);
+    if (!userSeen && itemSeen) return this.clip(this.itemMean[i]);
+    return this.clip(this.globalMean);
   }
 
   /**
-   * Predicted ratings for pairs of 0-based user and item indices (the model's maps; out of range = unseen), batched
-   * by vector. Clipped to [min, max].
+   * Predicted ratings (scores, for implicit feedback) for pairs of 0-based user and item indices (the model's maps;
+   * out of range = unseen), batched by vector. Ratings are clipped to [min, max].
    */
   predictIndices(user: ArrayLike<number>, item: ArrayLike<number>): Float32Array {
     this.checkOpen();
+    return this.predictWith(this.inputs, user, item);
+  }
+
+  private predictWith(inputs: Inputs, user: ArrayLike<number>, item: ArrayLike<number>): Float32Array {
     const out = new Float32Array(user.length);
     const byItem = this.config.variant === 'item';
     // Requests grouped by the vector they need.
@@ -417,7 +326,7 @@ export class AutoRec {
       const u = user[k] >= 0 && user[k] < this.users.length ? user[k] : undefined;
       const i = item[k] >= 0 && item[k] < this.items.length ? item[k] : undefined;
       if (u === undefined || i === undefined || this.userCount[u] === 0 || this.itemCount[i] === 0) {
-        out[k] = this.clip(this.fallback(u, i));
+        out[k] = this.fallback(u, i);
         continue;
       }
       const vector = byItem ? i : u;
@@ -427,43 +336,41 @@ export class AutoRec {
     }
     const vectors = [...pending.keys()];
     const width = this.width;
-    for (let start = 0; start < vectors.length; start += PREDICT_BATCH) {
-      const end = Math.min(vectors.length, start + PREDICT_BATCH);
-      const h = this.reconstruct(vectors, start, end);
-      for (let row = start; row < end; row++) {
-        for (const k of pending.get(vectors[row])!) out[k] = this.clip(h[(row - start) * width + (byItem ? user[k] : item[k])]);
+    const input = this.config.implicit ? inputs.presence : inputs.rating;
+    for (const { from, to, output } of this.predictor.batches(input, vectors)) {
+      for (let row = from; row < to; row++) {
+        for (const k of pending.get(vectors[row])!) out[k] = this.predictionOf(user[k], item[k], output[(row - from) * width + (byItem ? user[k] : item[k])]);
       }
     }
     return out;
   }
 
-  /** Predicted rating of one user for one item, by external ids (unknown ids get the fallback). */
+  /** Predicted rating (score, for implicit feedback) of one user for one item, by external ids (unknown ids get the fallback). */
   predict(user: string, item: string): number {
     return this.predictIndices([this.userIndex.get(user) ?? -1], [this.itemIndex.get(item) ?? -1])[0];
   }
 
-  /**
-   * The user's top `n` items by predicted rating; see {@link recommendAll}. An unknown user gets the items with the
-   * highest mean training rating.
-   */
+  /** The user's top `n` items; see {@link recommendAll}. An unknown user gets the fallback ranking. */
   recommend(user: string, n = 10, options: { excludeSeen?: boolean } = {}): Recommendation[] {
     this.checkOpen();
     const u = this.userIndex.get(user);
     const top = new TopN(1, n);
-    if (u === undefined || this.userCount[u] === 0) this.rankByItemMean(top, [0]);
+    if (u === undefined || this.userCount[u] === 0) this.rankFallback(top, [0]);
     else {
-      const steps = this.rankSeen(top, [u], options.excludeSeen ?? true);
+      const steps = this.rankFor(top, [u], options.excludeSeen ?? true, this.inputs, [0], 'final');
       while (steps.next().done !== true) { /* every batch */ }
     }
     return this.listOf(top, 0);
   }
 
   /**
-   * Every user's (or the given users') top `n` items by predicted rating, in batches of users, in the order asked.
-   * Ties go to the lower item index. Items without training ratings are never recommended (nothing is known of
-   * them); by default items the user rated in training are left out. A user without training ratings (or unknown to
-   * the model) gets the items with the highest mean training rating — the same fallback {@link predictIndices} uses.
-   * Memory: one batch of reconstructed vectors plus users × n.
+   * Every user's (or the given users') top `n` items by ranking score (see AUTOREC_RANKINGS), in batches of users, in
+   * the order asked. Ties go to the lower item index. Items without training ratings are never recommended (nothing
+   * is known of them); by default items the user rated in training are left out. A user without training ratings
+   * (or unknown to the model) gets the fallback ranking: the items by their predicted rating with no user part (bias
+   * model: μ + b_i; else the item's mean rating), weighted by popularity (training ratings ÷ the most any item has)
+   * when ranking by presence; or for implicit feedback the most popular items.
+   * Memory: one batch of reconstructed vectors per network plus users × n.
    */
   async *recommendAll(n = 10, options: { users?: readonly string[]; excludeSeen?: boolean; batchUsers?: number } = {}): AsyncGenerator<{ user: string; items: Recommendation[] }[]> {
     this.checkOpen();
@@ -486,9 +393,9 @@ export class AutoRec {
           seenAt.push(k);
         } else unseenAt.push(k);
       });
-      this.rankByItemMean(top, unseenAt);
+      this.rankFallback(top, unseenAt);
       const yields = pacer();
-      const steps = this.rankSeen(top, seen, excludeSeen, seenAt);
+      const steps = this.rankFor(top, seen, excludeSeen, this.inputs, seenAt, 'final');
       while (steps.next().done !== true) await yields.due();
       for (let k = 0; k < part.length; k += batchUsers) {
         yield part.slice(k, k + batchUsers).map((user, j) => ({ user, items: this.listOf(top, k + j) }));
@@ -497,56 +404,75 @@ export class AutoRec {
   }
 
   private listOf(top: TopN, slot: number): Recommendation[] {
-    return top.list(slot).map(({ index, score }) => ({ item: this.items[index], rating: score }));
+    return top.list(slot).map(({ index, score, extra }) => ({ item: this.items[index], score, ...(this.config.implicit ? {} : { rating: extra }) }));
   }
 
-  /** Fills `slots` of `top` with the items of highest mean training rating. */
-  private rankByItemMean(top: TopN, slots: readonly number[]): void {
+  /** Fills `slots` of `top` with the fallback ranking of the items that have training ratings. */
+  private rankFallback(top: TopN, slots: readonly number[]): void {
     if (slots.length === 0) return;
+    let most = 1;
+    for (let i = 0; i < this.items.length; i++) most = Math.max(most, this.itemCount[i]);
     for (let i = 0; i < this.items.length; i++) {
       if (this.itemCount[i] === 0) continue;
-      const r = this.clip(this.itemMean[i]);
-      for (const slot of slots) top.offer(slot, i, r);
+      const rating = this.config.implicit ? 0 : this.biases !== undefined ? this.fallback(undefined, i) : this.clip(this.itemMean[i]);
+      const score = this.config.implicit ? this.itemCount[i]
+        : this.config.ranking === 'presence' ? (this.itemCount[i] / most) * this.onScale(rating) : rating;
+      for (const slot of slots) top.offer(slot, i, score, rating);
     }
   }
 
   /**
-   * Ranks the items for users `users` (indices with training ratings) into `top` slots `slots` (default 0, 1, …),
-   * one batch of reconstructed vectors per iteration (a generator, so that callers can yield between batches).
+   * Ranks the items for users `users` (indices with training ratings) into `top` slots `slots` by the `final`
+   * ranking score, or by the presence network alone, reading the vectors from `inputs` (and, with `exclude`, leaving
+   * out each user's items in them), one batch of reconstructed vectors per iteration (a generator, so that callers
+   * can yield between batches).
    */
-  private *rankSeen(top: TopN, users: readonly number[], excludeSeen: boolean, slots: readonly number[] = users.map((_, k) => k)): Generator<void> {
+  private *rankFor(top: TopN, users: readonly number[], exclude: boolean, inputs: Inputs, slots: readonly number[], by: 'final' | 'presence'): Generator<void> {
     if (users.length === 0) return;
     const width = this.width;
-    const marked = new Uint8Array(this.config.variant === 'item' ? this.users.length : this.items.length);
+    const rating = by === 'final' && !this.config.implicit ? this.networks.rating : undefined;
+    const presence = by === 'presence' || this.config.implicit || this.config.ranking === 'presence' ? this.networks.presence : undefined;
+    const marked = new Uint8Array(width);
+    const seen = inputs.presence;
+    // Both networks' outputs for vectors[from..to).
+    const outputsOf = (vectors: ArrayLike<number>, from: number, to: number) => ({
+      rating: rating?.reconstruct(inputs.rating, vectors, from, to),
+      presence: presence?.reconstruct(inputs.presence, vectors, from, to),
+    });
+    const offer = (slot: number, u: number, i: number, at: number, out: ReturnType<typeof outputsOf>) => {
+      const predicted = out.rating !== undefined ? this.predictionOf(u, i, out.rating[at]) : 0;
+      const score = by === 'presence' ? out.presence![at] : this.rankScore(predicted, out.presence?.[at] ?? 0);
+      top.offer(slot, i, score, predicted);
+    };
     if (this.config.variant === 'item') {
       // Rows are items, columns users: each batch of item vectors scores that batch of items for every user.
       const items: number[] = [];
       for (let i = 0; i < this.items.length; i++) if (this.itemCount[i] > 0) items.push(i);
-      for (let start = 0; start < items.length; start += PREDICT_BATCH) {
-        const end = Math.min(items.length, start + PREDICT_BATCH);
-        const h = this.reconstruct(items, start, end);
-        for (let row = start; row < end; row++) {
+      for (let from = 0; from < items.length; from += RECONSTRUCT_BATCH) {
+        const to = Math.min(items.length, from + RECONSTRUCT_BATCH);
+        const out = outputsOf(items, from, to);
+        for (let row = from; row < to; row++) {
           const i = items[row];
-          // The item's raters, from its training vector.
-          if (excludeSeen) for (let p = this.csr.ptr[i]; p < this.csr.ptr[i + 1]; p++) marked[this.csr.index[p]] = 1;
-          const base = (row - start) * width;
-          for (let k = 0; k < users.length; k++) if (marked[users[k]] === 0) top.offer(slots[k], i, this.clip(h[base + users[k]]));
-          if (excludeSeen) for (let p = this.csr.ptr[i]; p < this.csr.ptr[i + 1]; p++) marked[this.csr.index[p]] = 0;
+          // The item's raters, from its vector.
+          if (exclude) for (let p = seen.ptr[i]; p < seen.ptr[i + 1]; p++) marked[seen.index[p]] = 1;
+          const base = (row - from) * width;
+          for (let k = 0; k < users.length; k++) if (marked[users[k]] === 0) offer(slots[k], users[k], i, base + users[k], out);
+          if (exclude) for (let p = seen.ptr[i]; p < seen.ptr[i + 1]; p++) marked[seen.index[p]] = 0;
         }
         yield;
       }
       return;
     }
     // Rows are users, columns items: each batch of user vectors scores every item for that batch of users.
-    for (let start = 0; start < users.length; start += PREDICT_BATCH) {
-      const end = Math.min(users.length, start + PREDICT_BATCH);
-      const h = this.reconstruct(users, start, end);
-      for (let row = start; row < end; row++) {
+    for (let from = 0; from < users.length; from += RECONSTRUCT_BATCH) {
+      const to = Math.min(users.length, from + RECONSTRUCT_BATCH);
+      const out = outputsOf(users, from, to);
+      for (let row = from; row < to; row++) {
         const u = users[row];
-        if (excludeSeen) for (let p = this.csr.ptr[u]; p < this.csr.ptr[u + 1]; p++) marked[this.csr.index[p]] = 1;
-        const base = (row - start) * width;
-        for (let i = 0; i < this.items.length; i++) if (this.itemCount[i] > 0 && marked[i] === 0) top.offer(slots[row], i, this.clip(h[base + i]));
-        if (excludeSeen) for (let p = this.csr.ptr[u]; p < this.csr.ptr[u + 1]; p++) marked[this.csr.index[p]] = 0;
+        if (exclude) for (let p = seen.ptr[u]; p < seen.ptr[u + 1]; p++) marked[seen.index[p]] = 1;
+        const base = (row - from) * width;
+        for (let i = 0; i < this.items.length; i++) if (this.itemCount[i] > 0 && marked[i] === 0) offer(slots[row], u, i, base + i, out);
+        if (exclude) for (let p = seen.ptr[u]; p < seen.ptr[u + 1]; p++) marked[seen.index[p]] = 0;
       }
       yield;
     }
@@ -559,12 +485,15 @@ export class AutoRec {
     return rmse(rating, this.predictIndices(user, item));
   }
 
-  /** One `.lfm` artifact (kind `autorec`): config, id maps, rating range, history, weights and the training ratings. */
+  /**
+   * One `.lfm` artifact (kind `autorec`): config, id maps, rating range, history, then each network's weights (the
+   * rating network first, see {@link networksOf}) and the training ratings.
+   */
   save(): Buffer {
     this.checkOpen();
-    const header: AutoRecHeader = { kind: 'autorec', version: 1, config: this.config, users: this.users, items: this.items, min: this.min, max: this.max, history: this.history };
+    const header: AutoRecHeader = { kind: 'autorec', version: 2, config: this.config, users: this.users, items: this.items, min: this.min, max: this.max, history: this.history };
+    const weights = networksOf(this.config).flatMap((role) => this.networks[role]!.weights());
     // Indices as float32 are exact below 2^24 users/items.
-    const weights = [this.v, this.mu, this.w, this.b].map((t) => new Float32Array(t.dataSync()));
     return encodeArtifact(header, [...weights, Float32Array.from(this.trainEntries.user), Float32Array.from(this.trainEntries.item), this.trainEntries.rating]);
   }
 
@@ -579,35 +508,39 @@ export class AutoRec {
     const header = parseHeader(AutoRecHeaderSchema, raw, source);
     let config: AutoRecConfig;
     try {
-      config = resolveAutoRecConfig(header.config);
+      config = resolveAutoRecConfig({ ...header.config, ...(header.version === 1 ? FORMAT_1_OPTIONS : {}) });
     } catch (error) {
       throw artifactError(source, `header field "config": ${(error as Error).message}`);
     }
     const width = config.variant === 'item' ? header.users.length : header.items.length;
-    const n = weights[4]?.length ?? 0;
+    const roles = networksOf(config);
+    const at = roles.length * 4;
+    const n = weights[at]?.length ?? 0;
     checkWeightShapes(weights, [
-      { name: 'V', shape: [width, config.hidden] }, { name: 'μ', shape: [config.hidden] }, { name: 'W', shape: [config.hidden, width] }, { name: 'b', shape: [width] },
+      ...roles.flatMap((role) => AutoRecNetwork.shapes(width, config.hidden).map(({ name, shape }) => ({ name: `${role} ${name}`, shape }))),
       { name: 'training users', shape: [n] }, { name: 'training items', shape: [n] }, { name: 'training ratings', shape: [n] },
     ], source);
-    const entries = { user: Int32Array.from(weights[4]), item: Int32Array.from(weights[5]), rating: weights[6] };
+    const [users, items, ratings] = weights.slice(at);
+    const entries = { user: Int32Array.from(users), item: Int32Array.from(items), rating: ratings };
     for (let k = 0; k < n; k++) {
-      if (!(weights[4][k] === entries.user[k] && entries.user[k] >= 0 && entries.user[k] < header.users.length
-        && weights[5][k] === entries.item[k] && entries.item[k] >= 0 && entries.item[k] < header.items.length && Number.isFinite(entries.rating[k]))) {
-        throw artifactError(source, `training entry ${k} (user ${weights[4][k]}, item ${weights[5][k]}, rating ${entries.rating[k]}) is not a known user and item with a finite rating`);
+      if (!(users[k] === entries.user[k] && entries.user[k] >= 0 && entries.user[k] < header.users.length
+        && items[k] === entries.item[k] && entries.item[k] >= 0 && entries.item[k] < header.items.length && Number.isFinite(entries.rating[k]))) {
+        throw artifactError(source, `training entry ${k} (user ${users[k]}, item ${items[k]}, rating ${entries.rating[k]}) is not a known user and item with a finite rating`);
       }
     }
-    const [v, mu, w, b] = tf.tidy(() => [
-      tf.variable(tf.tensor2d(weights[0], [width, config.hidden]), true),
-      tf.variable(tf.tensor1d(weights[1]), true),
-      tf.variable(tf.tensor2d(weights[2], [config.hidden, width]), true),
-      tf.variable(tf.tensor1d(weights[3]), true),
-    ]);
-    return new AutoRec(config, header.users, header.items, entries, header.min, header.max, v, mu, w, b, header.history as unknown as AutoRecEpoch[]);
+    const networks = Object.fromEntries(roles.map((role, k) => [role, AutoRecNetwork.fromWeights(width, config.hidden, weights.slice(k * 4, k * 4 + 4))]));
+    return new AutoRec(config, header.users, header.items, entries, header.min, header.max, networks, header.history as unknown as AutoRecEpoch[]);
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const t of [this.v, this.mu, this.w, this.b]) t.dispose();
+    for (const network of Object.values(this.networks)) network.dispose();
   }
+}
+
+/** The networks a model of `config` has, in training and artifact order. */
+function networksOf(config: AutoRecConfig): NetworkRole[] {
+  if (config.implicit) return ['presence'];
+  return config.ranking === 'presence' ? ['rating', 'presence'] : ['rating'];
 }

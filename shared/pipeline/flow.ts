@@ -21,7 +21,7 @@ import { FlowProducer, type ConnectionOptions, type FlowJobNode, type FlowJob } 
 import { InputError } from '../contracts/errors.js';
 import { NAME_PATTERN, type Keyspace } from '../contracts/keys.js';
 import { parsePayload, QUEUES, RUN_STAGES, type PayloadInput, type RunStage } from '../contracts/queues.js';
-import type { AutoRecOptions } from '../ml/autorec.js';
+import type { AutoRecOptions } from '../ml/autorec-config.js';
 import type { ModelOptions } from '../ml/model-config.js';
 import type { Manifold } from '../analytics/cluster-codes.js';
 import type { DistanceMetric } from '../analytics/neighbours.js';

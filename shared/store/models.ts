@@ -144,7 +144,7 @@ export class ModelRegistry {
       kind: 'autorec', dataset: info.dataset, createdAt: new Date().toISOString(),
       inputWidth: model.config.variant === 'item' ? model.users.length : model.items.length, codeSize: model.config.hidden,
       features: [], config: model.config, threshold: null, epochs: history.length, seconds,
-      samplesPerSecond: seconds > 0 ? (vectors * history.length) / seconds : 0, finalLoss: history.at(-1)?.loss ?? 0,
+      samplesPerSecond: seconds > 0 ? (vectors * history.length) / seconds : 0, finalLoss: model.finalLoss,
       fingerprint: model.fingerprint, bytes: artifact.length,
       autorec: { variant: model.config.variant, users: model.users.length, items: model.items.length, ratings: model.ratings, min: model.min, max: model.max },
     });

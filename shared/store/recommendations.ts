@@ -2,7 +2,8 @@
  * Each user's top items under one AutoRec model version, written by `recommend` jobs and read by anyone.
  *
  * Layout (keys from {@link Keyspace}): `recommendations.top(model, version)` a hash user id → JSON array of
- * `[item, predicted rating]` pairs, best first (any Redis client can `HGET` one user); `recommendations.meta(model,
+ * `[item, score, predicted rating]` triples, best score first, the rating `null` for implicit feedback (any Redis
+ * client can `HGET` one user; lists written before scores existed are `[item, predicted rating]` pairs); `recommendations.meta(model,
  * version)` a hash with `n`, `users` (written so far), `total`, `state` (`writing` or `complete`) and `updatedAt`.
  * A retried job overwrites the same fields, so a partial first attempt leaves nothing stale behind.
  */
@@ -32,7 +33,7 @@ export class RecommendationStore {
     const k = this.keys.recommendations;
     const p = this.redis.pipeline();
     for (const part of slices(batch, FIELDS_PER_COMMAND)) {
-      p.hset(k.top(model, version), Object.fromEntries(part.map(({ user, items }) => [user, JSON.stringify(items.map((r) => [r.item, r.rating]))])));
+      p.hset(k.top(model, version), Object.fromEntries(part.map(({ user, items }) => [user, JSON.stringify(items.map((r) => [r.item, r.score, r.rating ?? null]))])));
     }
     p.hset(k.meta(model, version), 'users', String(written), 'updatedAt', new Date().toISOString());
     await execOrThrow(p);
@@ -53,6 +54,7 @@ export class RecommendationStore {
   async top(model: string, version: number, user: string): Promise<Recommendation[] | undefined> {
     const json = await this.redis.hget(this.keys.recommendations.top(model, version), user);
     if (json === null) return undefined;
-    return (JSON.parse(json) as [string, number][]).map(([item, rating]) => ({ item, rating }));
+    return (JSON.parse(json) as [string, number, (number | null)?][]).map(([item, score, rating]) => (rating === undefined ? { item, score, rating: score }
+      : rating === null ? { item, score } : { item, score, rating }));
   }
 }

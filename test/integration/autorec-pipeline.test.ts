@@ -20,7 +20,8 @@ import { syntheticRatings } from '../helpers/ratings.js';
 import { trackedRedis, useRedis } from '../helpers/redis.js';
 
 const fixture = useRedis();
-const OPTIONS = { hidden: 32, lambda: 7, learningRate: 0.003, epochs: 30, seed: 0 };
+// Small and every epoch run; the rest (biases as baseline, a presence network for the ranking) as by default.
+const OPTIONS = { hidden: 32, lambda: 7, learningRate: 0.003, epochs: 30, seed: 0, validation: 0 };
 let ratings: Ratings;
 
 before(async () => {
@@ -74,7 +75,7 @@ describe('AutoRec through the queues', () => {
     await assert.rejects(p.store.load('nope'), /ratings dataset "nope" does not exist \(ratings datasets: synthetic\)/);
   });
 
-  test('train (kind autorec) then recommend: every user gets N unseen items, best first, as the model ranks them', async (t) => {
+  test('train (kind autorec) then recommend: every user gets N unseen items, best score first, as the model ranks them', async (t) => {
     const p = startWorkers(t);
     await p.store.save('synthetic', ratings, 'synthetic helper');
     const flows = makeFlowProducer(p.connection, p.keys);
@@ -87,7 +88,8 @@ describe('AutoRec through the queues', () => {
     assert.deepEqual([result.model, result.version, result.n, result.users], ['rec', 1, 5, 300]);
     const train = RESULTS.train.parse((await settled(p.queue('train'), run)).job.returnvalue);
     assert.equal(train.kind, 'autorec');
-    assert.equal(train.epochs, OPTIONS.epochs);
+    // The rating network's epochs, then the presence network's.
+    assert.equal(train.epochs, 2 * OPTIONS.epochs);
 
     const meta = await p.models.meta('rec', 1);
     assert.equal(meta.kind, 'autorec');
@@ -104,10 +106,33 @@ describe('AutoRec through the queues', () => {
       assert.equal(stored.length, 5);
       assert.equal(new Set(stored.map((r) => r.item)).size, 5);
       for (const { item } of stored) assert.ok(!rated.get(user)?.has(item), `${user} already rated ${item}`);
-      for (let k = 1; k < stored.length; k++) assert.ok(stored[k - 1].rating >= stored[k].rating, JSON.stringify(stored));
+      for (let k = 1; k < stored.length; k++) assert.ok(stored[k - 1].score >= stored[k].score, JSON.stringify(stored));
       // The same list the model gives for that user alone, and each rating is the model's prediction.
       assert.deepEqual(stored.map((r) => r.item), model.recommend(user, 5).map((r) => r.item));
-      for (const r of stored) assert.ok(Math.abs(model.predict(user, r.item) - r.rating) < 1e-5);
+      for (const r of stored) assert.ok(r.rating !== undefined && Math.abs(model.predict(user, r.item) - r.rating) < 1e-5, JSON.stringify(r));
+    }
+  });
+
+  test('implicit feedback through the same stages: N unseen items per user, best score first, no ratings', async (t) => {
+    const p = startWorkers(t);
+    await p.store.save('synthetic', ratings, 'synthetic helper');
+    const flows = makeFlowProducer(p.connection, p.keys);
+    t.after(() => flows.close());
+    const { run } = await submitAutoRecRun(flows, p.keys, { run: 'rec-implicit', model: 'clicks', dataset: 'synthetic', options: { ...OPTIONS, implicit: true }, n: 4 });
+    const { job, state } = await settled(p.queue('recommend'), run, 120_000);
+    assert.equal(state, 'completed', `${job.failedReason} ${JSON.stringify(job.stacktrace)}`);
+    assert.equal(RESULTS.recommend.parse(job.returnvalue).users, 300);
+    const { model } = await p.models.loadAutoRec('clicks', 1);
+    t.after(() => model.dispose());
+    assert.equal(model.config.implicit, true);
+    const rated = ratedBy(ratings);
+    for (const user of ['u0', 'u42', 'u299']) {
+      const stored = (await p.recommendations.top('clicks', 1, user))!;
+      assert.equal(stored.length, 4);
+      for (const { item } of stored) assert.ok(!rated.get(user)?.has(item), `${user} already has ${item}`);
+      for (let k = 1; k < stored.length; k++) assert.ok(stored[k - 1].score >= stored[k].score, JSON.stringify(stored));
+      assert.ok(stored.every((r) => r.rating === undefined), 'an implicit model predicts no ratings');
+      assert.deepEqual(stored, model.recommend(user, 4).map(({ item, score }) => ({ item, score })));
     }
   });
 
@@ -125,7 +150,7 @@ describe('AutoRec through the queues', () => {
     assert.equal(RESULTS.recommend.parse(done.returnvalue).users, 2);
     assert.equal((await p.recommendations.top('rec', 1, 'u1'))?.length, 3);
     assert.equal(await p.recommendations.top('rec', 1, 'u2'), undefined);
-    // An unknown user gets the items with the highest mean rating.
+    // An unknown user gets the fallback ranking.
     const stranger = (await p.recommendations.top('rec', 1, 'stranger'))!;
     const { model } = await p.models.loadAutoRec('rec', 1);
     t.after(() => model.dispose());

@@ -1,24 +1,29 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitRatings, RatingsBuilder } from '../../shared/data/ratings.js';
-import { AutoRec, globalMeanRmse, resolveAutoRecConfig } from '../../shared/ml/autorec.js';
+import { existsSync } from 'node:fs';
+import { readRatings, splitRatings, subsetRatings, RatingsBuilder } from '../../shared/data/ratings.js';
+import { evaluateAutoRec, globalMeanRmse } from '../../shared/evaluation/autorec-evaluate.js';
+import { AutoRec, type Recommendation } from '../../shared/ml/autorec.js';
+import { resolveAutoRecConfig } from '../../shared/ml/autorec-config.js';
 import { currentTensorCount, initBackend } from '../../shared/ml/backend.js';
 import { ConfigError, InputError } from '../../shared/contracts/errors.js';
 import { syntheticRatings } from '../helpers/ratings.js';
 
+// A real ratings set used from ../shared only (research use; see ../shared/data/README.md), or LATENTFLOW_FILMTRUST.
+const FILMTRUST = process.env.LATENTFLOW_FILMTRUST ?? new URL('../../../shared/data/filmtrust.tsv.gz', import.meta.url).pathname;
 const NOISE = 0.3;
-// Best measured settings for the 1,000 × 500 synthetic matrix (λ over 1–100, hidden 20–500, lr, batch, epochs).
-const FAST = { lambda: 7, learningRate: 0.003, hidden: 100, epochs: 100, batchSize: 32, seed: 0 };
+// AutoRec as published (ratings less the global mean, ranked by predicted rating, every epoch run), at the best
+// measured settings for the 1,000 × 500 synthetic matrix (λ over 1–100, hidden 20–500, lr, batch, epochs).
+const FAST = { lambda: 7, learningRate: 0.003, hidden: 100, epochs: 100, batchSize: 32, seed: 0, baseline: 'mean', ranking: 'rating', validation: 0 } as const;
 
 before(async () => {
   await initBackend('wasm', () => {});
 });
 
 describe('autorec config', () => {
-  test('paper defaults and validation naming the option', () => {
+  test('measured defaults and validation naming the option', () => {
     const c = resolveAutoRecConfig();
-    assert.equal(c.variant, 'item');
-    assert.equal(c.hidden, 500);
+    assert.deepEqual([c.variant, c.hidden, c.lambda, c.baseline, c.ranking, c.implicit], ['item', 100, 50, 'biases', 'presence', false]);
     assert.throws(() => resolveAutoRecConfig({ hidden: 0 }), (e: unknown) => e instanceof ConfigError && /hidden/.test(e.message));
     assert.throws(() => resolveAutoRecConfig({ lambda: -1 }), /lambda/);
     assert.throws(() => resolveAutoRecConfig({ variant: 'both' as never }), /variant/);
@@ -26,7 +31,7 @@ describe('autorec config', () => {
   });
 });
 
-describe('I-AutoRec on a synthetic low-rank matrix (1,000 users × 500 items, rank 5, 5% observed, σ = 0.3)', () => {
+describe('I-AutoRec as published on a synthetic low-rank matrix (1,000 users × 500 items, rank 5, 5% observed, σ = 0.3)', () => {
   const all = syntheticRatings({ noise: NOISE });
   const { train, test: held } = splitRatings(all, 0.1, 0);
   let model: AutoRec;
@@ -59,7 +64,7 @@ describe('I-AutoRec on a synthetic low-rank matrix (1,000 users × 500 items, ra
     assert.ok(Math.abs(model.predict('nobody', all.items[0]) - s / n) < 1e-4);
   });
 
-  test('recommend returns N items the user has not rated, by predicted rating', () => {
+  test('recommend returns N items the user has not rated, by predicted rating (ranking: rating)', () => {
     const user = all.users[3];
     const seen = new Set<string>();
     for (let k = 0; k < train.entries.user.length; k++) if (train.entries.user[k] === 3) seen.add(all.items[train.entries.item[k]]);
@@ -68,8 +73,11 @@ describe('I-AutoRec on a synthetic low-rank matrix (1,000 users × 500 items, ra
     assert.equal(top.length, 10);
     for (const { item } of top) assert.ok(!seen.has(item), `${item} was rated`);
     assert.equal(new Set(top.map((t) => t.item)).size, 10);
-    for (let k = 1; k < top.length; k++) assert.ok(top[k - 1].rating >= top[k].rating);
-    for (const t of top) assert.ok(Math.abs(model.predict(user, t.item) - t.rating) < 1e-5);
+    for (let k = 1; k < top.length; k++) assert.ok(top[k - 1].score >= top[k].score);
+    for (const t of top) {
+      assert.ok(Math.abs(model.predict(user, t.item) - t.score) < 1e-5);
+      assert.equal(t.rating, t.score);
+    }
     const withSeen = model.recommend(user, 500, { excludeSeen: false });
     assert.equal(withSeen.length, 500);
   });
@@ -77,7 +85,7 @@ describe('I-AutoRec on a synthetic low-rank matrix (1,000 users × 500 items, ra
   test('recommendAll gives every user the list recommend gives, in batches, with unknown users on the item-mean fallback', async () => {
     const users = [...all.users.slice(0, 40), 'stranger'];
     const batches: number[] = [];
-    const lists = new Map<string, { item: string; rating: number }[]>();
+    const lists = new Map<string, Recommendation[]>();
     for await (const batch of model.recommendAll(7, { users, batchUsers: 16 })) {
       batches.push(batch.length);
       for (const { user, items } of batch) lists.set(user, items);
@@ -132,7 +140,7 @@ describe('U-AutoRec', () => {
     const all = syntheticRatings({ users: 200, items: 100, observed: 0.1, seed: 2 });
     const { train, test: held } = splitRatings(all, 0.1, 1);
     const tensors = currentTensorCount();
-    const model = await AutoRec.fit(train, { variant: 'user', hidden: 32, lambda: 10, learningRate: 0.003, epochs: 20 });
+    const model = await AutoRec.fit(train, { variant: 'user', hidden: 32, lambda: 10, learningRate: 0.003, epochs: 20, ranking: 'rating' });
     try {
       const rmse = model.rmse(held);
       assert.ok(Number.isFinite(rmse) && rmse < 1.5 * globalMeanRmse(train, held), `rmse ${rmse}`);
@@ -141,7 +149,7 @@ describe('U-AutoRec', () => {
       const top = model.recommend(all.users[0], 5);
       assert.equal(top.length, 5);
       for (const { item } of top) assert.ok(!seen.has(item), `${item} was rated`);
-      const listed: { item: string; rating: number }[][] = [];
+      const listed: Recommendation[][] = [];
       for await (const batch of model.recommendAll(5, { users: [all.users[0]] })) listed.push(...batch.map((b) => b.items));
       assert.deepEqual(listed, [top]);
     } finally {
@@ -152,5 +160,27 @@ describe('U-AutoRec', () => {
 
   test('rejects empty training data', async () => {
     await assert.rejects(AutoRec.fit(new RatingsBuilder().build()), InputError);
+  });
+});
+
+describe('defaults on a small real slice (FilmTrust, first 6,000 ratings, read from ../shared/data)', () => {
+  test('RMSE below the global mean and bias model, ranking above popularity; implicit feedback ranks near popularity', async (t) => {
+    if (!existsSync(FILMTRUST)) return t.skip(`FilmTrust is not at ${FILMTRUST}`);
+    const all = await readRatings(FILMTRUST);
+    const slice = subsetRatings(all, Array.from({ length: 6000 }, (_, k) => k));
+    const tensors = currentTensorCount();
+    const explicit = await evaluateAutoRec(slice, { model: { epochs: 15 } });
+    console.log(`FilmTrust slice: RMSE ${explicit.rmse?.toFixed(4)} (global mean ${explicit.baselines.global_mean_rmse.toFixed(4)}, bias ${explicit.baselines.bias_rmse.toFixed(4)}); NDCG@10 ${explicit.ranking.ndcg.toFixed(4)} (popularity ${explicit.popularity.ndcg.toFixed(4)})`);
+    assert.ok(explicit.rmse! < explicit.baselines.global_mean_rmse, JSON.stringify(explicit));
+    assert.ok(explicit.rmse! < explicit.baselines.bias_rmse, JSON.stringify(explicit));
+    assert.ok(explicit.ranking.ndcg > explicit.baselines.popularity_ndcg, JSON.stringify(explicit));
+    for (const key of ['precision', 'recall', 'ndcg', 'hit_rate'] as const) assert.ok(explicit.ranking[key] >= 0 && explicit.ranking[key] <= 1);
+    const implicit = await evaluateAutoRec(slice, { model: { epochs: 15, implicit: true } });
+    console.log(`FilmTrust slice, implicit: NDCG@10 ${implicit.ranking.ndcg.toFixed(4)} (popularity ${implicit.popularity.ndcg.toFixed(4)})`);
+    assert.equal(implicit.rmse, null);
+    // MEASURED: 0.511 vs popularity 0.518 on this slice at 15 epochs (it ranks from 5,400 clicks); on all of FilmTrust
+    // bench/results/autorec.md has the defaults' figure. Here: within 10% of popularity, far above a random order.
+    assert.ok(implicit.ranking.ndcg > 0.9 * implicit.popularity.ndcg, JSON.stringify(implicit));
+    assert.equal(currentTensorCount(), tensors);
   });
 });

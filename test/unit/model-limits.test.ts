@@ -7,7 +7,8 @@ import { ConfigError, InputError } from '../../shared/contracts/errors.js';
 import { parsePayload } from '../../shared/contracts/queues.js';
 import type { Ratings } from '../../shared/data/ratings.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
-import { AutoRec, checkAutoRecSize, resolveAutoRecConfig } from '../../shared/ml/autorec.js';
+import { AutoRec } from '../../shared/ml/autorec.js';
+import { checkAutoRecSize, resolveAutoRecConfig } from '../../shared/ml/autorec-config.js';
 import { currentTensorCount, initBackend, isRuntimeCorruption } from '../../shared/ml/backend.js';
 import { ModelOptionsSchema, resolveModelConfig } from '../../shared/ml/model-config.js';
 import { toJobError } from '../../shared/pipeline/queues.js';
@@ -101,9 +102,9 @@ describe('AutoRec options', () => {
 
   test('a network of 2 × hidden × (users or items) parameters beyond the limit is refused at fit time, before allocating', async () => {
     const before = currentTensorCount();
-    await assert.rejects(AutoRec.fit(ratings(70_000, 20)), (e: unknown) => e instanceof ConfigError
+    await assert.rejects(AutoRec.fit(ratings(70_000, 20), { hidden: 500 }), (e: unknown) => e instanceof ConfigError
       && /70,000 users × 20 items: the input has 70,000 users .*at most 65,536 units; the network 70000-500-70000 has 70,070,500 parameters; the limit is 20,000,000/.test(e.message));
-    await assert.rejects(AutoRec.fit(ratings(20, 30_000), { variant: 'user' }),
+    await assert.rejects(AutoRec.fit(ratings(20, 30_000), { variant: 'user', hidden: 500 }),
       /the network 30000-500-30000 has 30,030,500 parameters; the limit is 20,000,000: use fewer hidden units, or variant "item"/);
     assert.equal(currentTensorCount(), before);
     assert.doesNotThrow(() => checkAutoRecSize(resolveAutoRecConfig({ hidden: 152 }), 65_536, 10));

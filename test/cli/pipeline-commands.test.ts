@@ -182,7 +182,7 @@ describe('pipeline commands against `latentflow up`', () => {
       assert.equal(computed.source, 'computed');
       assert.deepEqual(computed.items.slice(0, 4).map((i) => i.item), top.items.map((i) => i.item));
       const table = await cli('recommend', '--model', 'rec', '--user', 'u5');
-      assert.match(table.stdout, /^rank\s+item\s+predicted rating/m);
+      assert.match(table.stdout, /^rank\s+item\s+score\s+predicted rating/m);
 
       const listed = await cli('dataset', 'list', '--ratings');
       assert.match(listed.stdout, /^ratings\s+\d+\s+120\s+60/m);

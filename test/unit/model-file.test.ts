@@ -190,7 +190,7 @@ describe('AutoRec model files', () => {
   const loadRec = (file: Uint8Array) => () => AutoRec.load(file, FILE).dispose();
 
   before(async () => {
-    rec = await AutoRec.fit(syntheticRatings({ users: 30, items: 20, observed: 0.3 }), { hidden: 4, epochs: 1, batchSize: 8 });
+    rec = await AutoRec.fit(syntheticRatings({ users: 30, items: 20, observed: 0.3 }), { hidden: 4, epochs: 1, batchSize: 8, ranking: 'rating' });
     recBytes = rec.save();
   });
   after(() => rec.dispose());

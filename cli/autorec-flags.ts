@@ -1,27 +1,20 @@
 /** The AutoRec options as command-line flags, shared by `autorec evaluate` and `autorec run`. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Option, type Command } from 'commander';
 import { AUTOREC_BASELINES, AUTOREC_DEFAULTS, AUTOREC_RANKINGS, AUTOREC_VARIANTS, type AutoRecOptions } from '../shared/ml/autorec-config.js';
 import { integer, nonNegativeNumber, positiveInteger, positiveNumber } from './arg-parsers.js';
-
-function oneOf<T extends string>(names: readonly T[]): (text: string) => T {
-  return (text) => {
-    if (!(names as readonly string[]).includes(text)) throw new InvalidArgumentError(`must be ${names.join(' or ')}, got ${JSON.stringify(text)}`);
-    return text as T;
-  };
-}
 
 export function withAutoRecFlags(command: Command): Command {
   const d = AUTOREC_DEFAULTS;
   return command
-    .option('--variant <v>', `item (I-AutoRec) or user (U-AutoRec) (default ${d.variant})`, oneOf(AUTOREC_VARIANTS))
+    .addOption(new Option('--variant <v>', `item (I-AutoRec) or user (U-AutoRec) (default ${d.variant})`).choices(AUTOREC_VARIANTS))
     .option('--hidden <n>', `hidden units (default ${d.hidden})`, positiveInteger)
     .option('--lambda <x>', `weight decay λ on W and V, on the paper's scale (default ${d.lambda})`, nonNegativeNumber)
     .option('--lr <x>', `Adam learning rate (default ${d.learningRate})`, positiveNumber)
     .option('--epochs <n>', `most passes over the vectors (default ${d.epochs})`, positiveInteger)
     .option('--batch-size <n>', `vectors per step (default ${d.batchSize})`, positiveInteger)
     .option('--seed <n>', `initialisation, shuffling, dropout and the validation part (default ${d.seed})`, integer)
-    .option('--baseline <b>', `what the network reconstructs ratings relative to: biases (μ + b_u + b_i) or mean (default ${d.baseline})`, oneOf(AUTOREC_BASELINES))
-    .option('--ranking <r>', `explicit ratings: rank recommendations by presence (a second network: would the user pick the item) × predicted rating, or by rating alone (default ${d.ranking})`, oneOf(AUTOREC_RANKINGS))
+    .addOption(new Option('--baseline <b>', `what the network reconstructs ratings relative to: biases (μ + b_u + b_i) or mean (default ${d.baseline})`).choices(AUTOREC_BASELINES))
+    .addOption(new Option('--ranking <r>', `explicit ratings: rank recommendations by presence (a second network: would the user pick the item) × predicted rating, or by rating alone (default ${d.ranking})`).choices(AUTOREC_RANKINGS))
     .option('--dropout <p>', `share of input entries zeroed in training (default ${d.dropout})`, nonNegativeNumber)
     .option('--validation <f>', `share of the training ratings that picks the best epoch; 0: no early stopping (default ${d.validation})`, nonNegativeNumber)
     .option('--patience <n>', `epochs without a better validation score before stopping (default ${d.patience})`, positiveInteger)

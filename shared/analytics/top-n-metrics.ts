@@ -36,6 +36,17 @@ export function topNScores(ranked: ArrayLike<number>, relevant: ReadonlySet<numb
   };
 }
 
+/** Each user's items among the pairs (user[k], item[k]) for k in `pairs`: the relevant sets the scores take. */
+export function itemsByUser(user: ArrayLike<number>, item: ArrayLike<number>, pairs: Iterable<number>): Map<number, Set<number>> {
+  const sets = new Map<number, Set<number>>();
+  for (const k of pairs) {
+    const set = sets.get(user[k]);
+    if (set === undefined) sets.set(user[k], new Set([item[k]]));
+    else set.add(item[k]);
+  }
+  return sets;
+}
+
 /** Accumulates per-user scores into their means. */
 export class TopNMeans {
   private readonly sums: TopNScores = { precision: 0, recall: 0, ndcg: 0, hit_rate: 0 };

@@ -9,9 +9,9 @@
  * training; Precision, Recall, NDCG and HitRate at k (shared/analytics/top-n-metrics.ts) are averaged over those users.
  * A relevant item without training ratings cannot be ranked by any model and counts as missed.
  */
-import { fitRatingBiases } from '../analytics/rating-biases.js';
+import { fitRatingBiases, predictBiases } from '../analytics/rating-biases.js';
 import { rmse } from '../analytics/regression-metrics.js';
-import { topNScores, TopNMeans, type TopNScores } from '../analytics/top-n-metrics.js';
+import { itemsByUser, topNScores, TopNMeans, type TopNScores } from '../analytics/top-n-metrics.js';
 import { InputError } from '../contracts/errors.js';
 import { splitRatings, type Ratings } from '../data/ratings.js';
 import { AutoRec, type AutoRecHooks } from '../ml/autorec.js';
@@ -40,7 +40,7 @@ export interface AutoRecEvaluation {
   baseline_rmse: number;
   train_ratings: number;
   test_ratings: number;
-  /** Epochs trained, and the one whose weights were kept (early stopping). */
+  /** Epochs the predicting network (ratings; presence for implicit feedback) trained, and the one whose weights it kept. */
   epochs: number;
   best_epoch: number;
   seconds: number;
@@ -65,32 +65,23 @@ export function globalMeanRmse(train: Ratings, test: Ratings): number {
 export function biasModelRmse(train: Ratings, test: Ratings): number {
   const biases = fitRatingBiases(train.entries, train.users.length, train.items.length);
   const { user, item, rating } = test.entries;
-  const predicted = Float64Array.from(rating, (_, k) => Math.min(train.max, Math.max(train.min, biases.mean + biases.user[user[k]] + biases.item[item[k]])));
+  const predicted = predictBiases(biases, user, item).map((r) => Math.min(train.max, Math.max(train.min, r)));
   return rmse(rating, predicted);
 }
 
-/** Relevant held-out items per user. */
+/** Relevant held-out items per user: rated at least `relevance`, or every held-out pair when it is null. */
 function relevantItems(test: Ratings, relevance: number | null): Map<number, Set<number>> {
-  const relevant = new Map<number, Set<number>>();
   const { user, item, rating } = test.entries;
-  for (let k = 0; k < rating.length; k++) {
-    if (relevance !== null && rating[k] < relevance) continue;
-    const set = relevant.get(user[k]) ?? new Set<number>();
-    set.add(item[k]);
-    relevant.set(user[k], set);
-  }
-  return relevant;
+  const pairs = Array.from(rating.keys()).filter((k) => relevance === null || rating[k] >= relevance);
+  return itemsByUser(user, item, pairs);
 }
 
 /** Top-k of popularity (training ratings per item, ties to the lower index) for each user, without the user's training items. */
 function popularityScores(train: Ratings, relevant: Map<number, Set<number>>, k: number): TopNScores {
+  const { user, item } = train.entries;
   const counts = new Int32Array(train.items.length);
-  const seen = new Map<number, Set<number>>();
-  for (let e = 0; e < train.entries.rating.length; e++) {
-    counts[train.entries.item[e]]++;
-    const u = train.entries.user[e];
-    if (relevant.has(u)) (seen.get(u) ?? seen.set(u, new Set()).get(u)!).add(train.entries.item[e]);
-  }
+  for (let e = 0; e < item.length; e++) counts[item[e]]++;
+  const seen = itemsByUser(user, item, Array.from(user.keys()).filter((e) => relevant.has(user[e])));
   const ranked = Array.from(counts.keys()).filter((i) => counts[i] > 0).sort((a, b) => counts[b] - counts[a] || a - b);
   const means = new TopNMeans();
   for (const [u, items] of relevant) {
@@ -133,26 +124,15 @@ export async function evaluateAutoRecOn(train: Ratings, test: Ratings, options: 
     const ranking = means.means();
     const popularity = popularityScores(train, relevant, k);
     const globalMean = globalMeanRmse(train, test);
-    const history = model.history;
-    const bestEpoch = history.some((e) => e.validation !== undefined) ? bestOf(history, implicit) : history.length;
+    const { epochs, bestEpoch } = model.training;
     return {
       variant: model.config.variant, implicit, rmse: implicit ? null : model.rmse(test), baseline_rmse: globalMean,
       train_ratings: train.entries.rating.length, test_ratings: test.entries.rating.length,
-      epochs: history.length, best_epoch: bestEpoch, seconds: (performance.now() - started) / 1000,
+      epochs, best_epoch: bestEpoch, seconds: (performance.now() - started) / 1000,
       ranking, ranking_protocol: { k, relevance, users: users.length }, popularity,
       baselines: { global_mean_rmse: globalMean, bias_rmse: biasModelRmse(train, test), popularity_ndcg: popularity.ndcg },
     };
   } finally {
     model.dispose();
   }
-}
-
-/** The epoch whose validation score was best (the weights AutoRec kept). */
-function bestOf(history: readonly { epoch: number; validation?: number }[], implicit: boolean): number {
-  let best = history[0];
-  for (const e of history) {
-    if (e.validation === undefined || best.validation === undefined) continue;
-    if (implicit ? e.validation > best.validation : e.validation < best.validation) best = e;
-  }
-  return best.epoch;
 }

@@ -34,7 +34,7 @@ import { pacer } from '../analytics/pacer.js';
 import { fitRatingBiases, type RatingBiases } from '../analytics/rating-biases.js';
 import { rmse } from '../analytics/regression-metrics.js';
 import { TopN } from '../analytics/top-n.js';
-import { topNScores, TopNMeans } from '../analytics/top-n-metrics.js';
+import { itemsByUser, topNScores, TopNMeans } from '../analytics/top-n-metrics.js';
 import type { Ratings } from '../data/ratings.js';
 import { artifactError, checkWeightShapes, decodeArtifact, encodeArtifact, parseHeader } from './artifact.js';
 import { checkAutoRecSize, resolveAutoRecConfig, type AutoRecConfig, type AutoRecOptions } from './autorec-config.js';
@@ -150,10 +150,28 @@ export class AutoRec {
     return this.trainEntries.rating.length;
   }
 
-  /** The last training loss of the network whose outputs {@link predict} returns (ratings, or presence for implicit feedback). */
-  get finalLoss(): number {
+  /** The training history of the network whose outputs {@link predict} returns (ratings, or presence for implicit feedback). */
+  private get predictorHistory(): AutoRecEpoch[] {
     const network = this.config.implicit ? 'presence' : 'rating';
-    return this.history.filter((e) => (e.network ?? 'rating') === network).at(-1)?.loss ?? 0;
+    // Format-1 histories name no network: they had only the rating network.
+    return this.history.filter((e) => (e.network ?? 'rating') === network);
+  }
+
+  /** Its last training loss. */
+  get finalLoss(): number {
+    return this.predictorHistory.at(-1)?.loss ?? 0;
+  }
+
+  /** Its epochs trained and the one whose weights it kept: the first best validation score, else the last epoch. */
+  get training(): { epochs: number; bestEpoch: number } {
+    const history = this.predictorHistory;
+    const higherIsBetter = this.config.implicit;
+    let best: AutoRecEpoch | undefined;
+    for (const e of history) {
+      if (e.validation === undefined) continue;
+      if (best === undefined || (higherIsBetter ? e.validation > best.validation! : e.validation < best.validation!)) best = e;
+    }
+    return { epochs: history.length, bestEpoch: best?.epoch ?? history.length };
   }
 
   /** sha256 over the training ratings (ids and entries): equal for models trained on the same data. */
@@ -214,8 +232,7 @@ export class AutoRec {
       const network = AutoRecNetwork.create(this.width, config.hidden, role === 'rating' ? config.seed : config.seed + 7919);
       this.networks[role] = network;
       const check: Validation | undefined = validation.length === 0 ? undefined
-        : role === 'rating' ? { score: () => Promise.resolve(this.validationRmse(fit, validation)), higherIsBetter: false }
-          : { score: () => this.validationNdcg(fit, validation), higherIsBetter: true };
+        : role === 'rating' ? this.rmseOn(fit, validation) : this.ndcgOn(fit, validation);
       const training = {
         ...config,
         unobserved: role === 'presence' ? config.negativeWeight : 0,
@@ -238,30 +255,30 @@ export class AutoRec {
     return { fit: this.vectorsOf(Array.from(order.subarray(held))), validation };
   }
 
-  /** RMSE of the rating network's predictions, from the `fit` vectors, of the held-out ratings. */
-  private validationRmse(fit: Inputs, validation: readonly number[]): number {
+  /** Validation by the RMSE of the rating network's predictions, from the `fit` vectors, of the held-out ratings. */
+  private rmseOn(fit: Inputs, validation: readonly number[]): Validation {
     const e = this.trainEntries;
-    const predicted = this.predictWith(fit, validation.map((k) => e.user[k]), validation.map((k) => e.item[k]));
-    return rmse(validation.map((k) => e.rating[k]), predicted);
+    const user = validation.map((k) => e.user[k]);
+    const item = validation.map((k) => e.item[k]);
+    const rating = validation.map((k) => e.rating[k]);
+    return { score: () => Promise.resolve(rmse(rating, this.predictWith(fit, user, item))), higherIsBetter: false };
   }
 
-  /** NDCG@10 of the presence network's ranking, for each user with held-out ratings, of the items not in its `fit` vector. */
-  private async validationNdcg(fit: Inputs, validation: readonly number[]): Promise<number> {
-    const e = this.trainEntries;
-    const relevant = new Map<number, Set<number>>();
-    for (const k of validation) {
-      const set = relevant.get(e.user[k]) ?? new Set<number>();
-      set.add(e.item[k]);
-      relevant.set(e.user[k], set);
-    }
+  /** Validation by the NDCG@10 of the presence network's ranking, for each user with held-out ratings, of the items not in its `fit` vector. */
+  private ndcgOn(fit: Inputs, validation: readonly number[]): Validation {
+    const relevant = itemsByUser(this.trainEntries.user, this.trainEntries.item, validation);
     const users = [...relevant.keys()];
-    const top = new TopN(users.length, VALIDATION_TOP);
-    const yields = pacer();
-    const steps = this.rankFor(top, users, true, fit, users.map((_, k) => k), 'presence');
-    while (steps.next().done !== true) await yields.due();
-    const means = new TopNMeans();
-    users.forEach((u, slot) => means.add(topNScores(top.list(slot).map((r) => r.index), relevant.get(u)!, VALIDATION_TOP)));
-    return means.means().ndcg;
+    const slots = users.map((_, k) => k);
+    const score = async (): Promise<number> => {
+      const top = new TopN(users.length, VALIDATION_TOP);
+      const yields = pacer();
+      const steps = this.rankFor(top, users, true, fit, slots, 'presence');
+      while (steps.next().done !== true) await yields.due();
+      const means = new TopNMeans();
+      users.forEach((u, slot) => means.add(topNScores(top.list(slot).map((r) => r.index), relevant.get(u)!, VALIDATION_TOP)));
+      return means.means().ndcg;
+    };
+    return { score, higherIsBetter: true };
   }
 
   private checkOpen(): void {
@@ -414,7 +431,7 @@ export class AutoRec {
     for (let i = 0; i < this.items.length; i++) most = Math.max(most, this.itemCount[i]);
     for (let i = 0; i < this.items.length; i++) {
       if (this.itemCount[i] === 0) continue;
-      const rating = this.config.implicit ? 0 : this.biases !== undefined ? this.fallback(undefined, i) : this.clip(this.itemMean[i]);
+      const rating = this.fallback(undefined, i);
       const score = this.config.implicit ? this.itemCount[i]
         : this.config.ranking === 'presence' ? (this.itemCount[i] / most) * this.onScale(rating) : rating;
       for (const slot of slots) top.offer(slot, i, score, rating);

@@ -44,6 +44,10 @@ const SWEEP: { label: string; options: AutoRecOptions }[] = [
   { label: '… batch 32', options: { ranking: 'rating', batchSize: 32 } },
   { label: '… U-AutoRec', options: { ranking: 'rating', variant: 'user' } },
   { label: 'defaults (ranked by presence × rating)', options: {} },
+  { label: '… presence network at the rating network\'s size (100 hidden, λ 50)', options: { presenceHidden: 100, presenceLambda: 50 } },
+  { label: '… presence network 500 hidden', options: { presenceHidden: 500 } },
+  { label: '… patience 10', options: { patience: 10 } },
+  { label: '… negative weight 0.2', options: { negativeWeight: 0.2 } },
 ];
 
 interface Run {

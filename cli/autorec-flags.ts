@@ -7,8 +7,10 @@ export function withAutoRecFlags(command: Command): Command {
   const d = AUTOREC_DEFAULTS;
   return command
     .addOption(new Option('--variant <v>', `item (I-AutoRec) or user (U-AutoRec) (default ${d.variant})`).choices(AUTOREC_VARIANTS))
-    .option('--hidden <n>', `hidden units (default ${d.hidden})`, positiveInteger)
-    .option('--lambda <x>', `weight decay λ on W and V, on the paper's scale (default ${d.lambda})`, nonNegativeNumber)
+    .option('--hidden <n>', `the rating network's hidden units (default ${d.hidden})`, positiveInteger)
+    .option('--lambda <x>', `the rating network's weight decay λ on W and V, on the paper's scale (default ${d.lambda})`, nonNegativeNumber)
+    .option('--presence-hidden <n>', `the presence network's hidden units (ranking; the only network with --implicit) (default ${d.presenceHidden})`, positiveInteger)
+    .option('--presence-lambda <x>', `the presence network's weight decay λ (default ${d.presenceLambda})`, nonNegativeNumber)
     .option('--lr <x>', `Adam learning rate (default ${d.learningRate})`, positiveNumber)
     .option('--epochs <n>', `most passes over the vectors (default ${d.epochs})`, positiveInteger)
     .option('--batch-size <n>', `vectors per step (default ${d.batchSize})`, positiveInteger)
@@ -25,7 +27,7 @@ export function withAutoRecFlags(command: Command): Command {
 /** The options given on the command line (absent flags stay absent, so the defaults apply where the model is trained). */
 export function autoRecOptionsFrom(opts: Record<string, unknown>): AutoRecOptions {
   const given = {
-    variant: opts.variant, hidden: opts.hidden, lambda: opts.lambda, learningRate: opts.lr,
+    variant: opts.variant, hidden: opts.hidden, lambda: opts.lambda, presenceHidden: opts.presenceHidden, presenceLambda: opts.presenceLambda, learningRate: opts.lr,
     epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed, baseline: opts.baseline, ranking: opts.ranking, dropout: opts.dropout,
     validation: opts.validation, patience: opts.patience, implicit: opts.implicit === true ? true : undefined, negativeWeight: opts.negativeWeight,
   };

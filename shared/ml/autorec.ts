@@ -14,8 +14,8 @@
  *   the weights of the best epoch are kept.
  * - Optional input dropout (`dropout`): observed entries zeroed at random in the input, kept in the target.
  * - Adam on mini-batches instead of L-BFGS / Rprop (tfjs has neither; mini-batches bound the memory).
- * - Ranking (`ranking: 'presence'`, the default): a second network of the same shape learns which items a user
- *   rates at all, as for implicit feedback, and recommendations are ranked by its output times the predicted
+ * - Ranking (`ranking: 'presence'`, the default): a second network, with its own size (`presenceHidden`,
+ *   `presenceLambda`), learns which items a user rates at all, as for implicit feedback, and recommendations are ranked by its output times the predicted
  *   rating's place on the scale. Predicted ratings alone rank rarely-rated items first and lose to popularity.
  * - Implicit feedback (`implicit`): only the presence network: every observed pair is a 1, every other pair a 0
  *   weighted `negativeWeight` (Hu, Koren & Volinsky 2008; CDAE); its outputs are scores for ranking, not ratings.
@@ -37,7 +37,7 @@ import { TopN } from '../analytics/top-n.js';
 import { itemsByUser, topNScores, TopNMeans } from '../analytics/top-n-metrics.js';
 import type { Ratings } from '../data/ratings.js';
 import { artifactError, checkWeightShapes, decodeArtifact, encodeArtifact, parseHeader } from './artifact.js';
-import { checkAutoRecSize, resolveAutoRecConfig, type AutoRecConfig, type AutoRecOptions } from './autorec-config.js';
+import { checkAutoRecSize, networkSize, networksOf, resolveAutoRecConfig, type AutoRecConfig, type AutoRecOptions } from './autorec-config.js';
 import { AutoRecNetwork, RECONSTRUCT_BATCH, type AutoRecEpoch, type NetworkRole, type Validation } from './autorec-network.js';
 import { permutation, seededRandom } from './random.js';
 import { toCsr, type Csr } from './sparse-vectors.js';
@@ -87,6 +87,21 @@ const AutoRecHeaderSchema = z.looseObject({
 
 /** How a format-1 model was trained: the options format 2 added, at the values that reproduce it. */
 const FORMAT_1_OPTIONS: AutoRecOptions = { baseline: 'mean', ranking: 'rating', dropout: 0, validation: 0, implicit: false };
+
+/**
+ * The options a saved config stands for. Format 1 predates baselines, ranking and validation. Models saved before
+ * the presence network had its own size have one of the rating network's (`hidden`, `lambda`). A saved config holds
+ * every field, but implicit models have no rating network, so its size is not an option of theirs.
+ */
+function storedOptions(config: Record<string, unknown>, version: number): AutoRecOptions {
+  const presence = 'presenceHidden' in config ? {} : { presenceHidden: config.hidden, presenceLambda: config.lambda };
+  const options = { ...presence, ...config, ...(version === 1 ? FORMAT_1_OPTIONS : {}) } as Record<string, unknown>;
+  if (options.implicit === true) {
+    delete options.hidden;
+    delete options.lambda;
+  }
+  return options;
+}
 
 /** Ranking depth of the presence network's validation score (NDCG@10). */
 const VALIDATION_TOP = 10;
@@ -229,12 +244,14 @@ export class AutoRec {
     const started = performance.now();
     for (const role of networksOf(config)) {
       if (hooks.signal?.aborted === true) return;
-      const network = AutoRecNetwork.create(this.width, config.hidden, role === 'rating' ? config.seed : config.seed + 7919);
+      const { hidden, lambda } = networkSize(config, role);
+      const network = AutoRecNetwork.create(this.width, hidden, role === 'rating' ? config.seed : config.seed + 7919);
       this.networks[role] = network;
       const check: Validation | undefined = validation.length === 0 ? undefined
         : role === 'rating' ? this.rmseOn(fit, validation) : this.ndcgOn(fit, validation);
       const training = {
         ...config,
+        lambda,
         unobserved: role === 'presence' ? config.negativeWeight : 0,
         outputBias: role === 'presence' || config.baseline === 'mean',
       };
@@ -525,7 +542,7 @@ export class AutoRec {
     const header = parseHeader(AutoRecHeaderSchema, raw, source);
     let config: AutoRecConfig;
     try {
-      config = resolveAutoRecConfig({ ...header.config, ...(header.version === 1 ? FORMAT_1_OPTIONS : {}) });
+      config = resolveAutoRecConfig(storedOptions(header.config, header.version));
     } catch (error) {
       throw artifactError(source, `header field "config": ${(error as Error).message}`);
     }
@@ -534,7 +551,7 @@ export class AutoRec {
     const at = roles.length * 4;
     const n = weights[at]?.length ?? 0;
     checkWeightShapes(weights, [
-      ...roles.flatMap((role) => AutoRecNetwork.shapes(width, config.hidden).map(({ name, shape }) => ({ name: `${role} ${name}`, shape }))),
+      ...roles.flatMap((role) => AutoRecNetwork.shapes(width, networkSize(config, role).hidden).map(({ name, shape }) => ({ name: `${role} ${name}`, shape }))),
       { name: 'training users', shape: [n] }, { name: 'training items', shape: [n] }, { name: 'training ratings', shape: [n] },
     ], source);
     const [users, items, ratings] = weights.slice(at);
@@ -545,7 +562,7 @@ export class AutoRec {
         throw artifactError(source, `training entry ${k} (user ${users[k]}, item ${items[k]}, rating ${entries.rating[k]}) is not a known user and item with a finite rating`);
       }
     }
-    const networks = Object.fromEntries(roles.map((role, k) => [role, AutoRecNetwork.fromWeights(width, config.hidden, weights.slice(k * 4, k * 4 + 4))]));
+    const networks = Object.fromEntries(roles.map((role, k) => [role, AutoRecNetwork.fromWeights(width, networkSize(config, role).hidden, weights.slice(k * 4, k * 4 + 4))]));
     return new AutoRec(config, header.users, header.items, entries, header.min, header.max, networks, header.history as unknown as AutoRecEpoch[]);
   }
 
@@ -554,10 +571,4 @@ export class AutoRec {
     this.disposed = true;
     for (const network of Object.values(this.networks)) network.dispose();
   }
-}
-
-/** The networks a model of `config` has, in training and artifact order. */
-function networksOf(config: AutoRecConfig): NetworkRole[] {
-  if (config.implicit) return ['presence'];
-  return config.ranking === 'presence' ? ['rating', 'presence'] : ['rating'];
 }

@@ -142,8 +142,10 @@ export class ModelRegistry {
     const vectors = model.config.variant === 'item' ? model.items.length : model.users.length;
     return this.store(name, artifact, info.key, {
       kind: 'autorec', dataset: info.dataset, createdAt: new Date().toISOString(),
-      inputWidth: model.config.variant === 'item' ? model.users.length : model.items.length, codeSize: model.config.hidden,
-      features: [], config: model.config, threshold: null, epochs: history.length, seconds,
+      inputWidth: model.config.variant === 'item' ? model.users.length : model.items.length,
+      codeSize: model.config.implicit ? model.config.presenceHidden : model.config.hidden,
+      // The predicting network's epochs (as `autorec evaluate` reports them); the throughput counts every network's.
+      features: [], config: model.config, threshold: null, epochs: model.training.epochs, seconds,
       samplesPerSecond: seconds > 0 ? (vectors * history.length) / seconds : 0, finalLoss: model.finalLoss,
       fingerprint: model.fingerprint, bytes: artifact.length,
       autorec: { variant: model.config.variant, users: model.users.length, items: model.items.length, ratings: model.ratings, min: model.min, max: model.max },

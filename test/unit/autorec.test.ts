@@ -23,11 +23,16 @@ before(async () => {
 describe('autorec config', () => {
   test('measured defaults and validation naming the option', () => {
     const c = resolveAutoRecConfig();
-    assert.deepEqual([c.variant, c.hidden, c.lambda, c.baseline, c.ranking, c.implicit], ['item', 100, 50, 'biases', 'presence', false]);
+    assert.deepEqual([c.variant, c.hidden, c.lambda, c.presenceHidden, c.presenceLambda, c.patience, c.baseline, c.ranking, c.implicit],
+      ['item', 100, 50, 300, 10, 25, 'biases', 'presence', false]);
     assert.throws(() => resolveAutoRecConfig({ hidden: 0 }), (e: unknown) => e instanceof ConfigError && /hidden/.test(e.message));
     assert.throws(() => resolveAutoRecConfig({ lambda: -1 }), /lambda/);
     assert.throws(() => resolveAutoRecConfig({ variant: 'both' as never }), /variant/);
     assert.throws(() => resolveAutoRecConfig({ bogus: 1 } as never), /bogus/);
+    // Implicit models have only the presence network: sizing the rating network there is a mistake, not a no-op.
+    assert.throws(() => resolveAutoRecConfig({ implicit: true, hidden: 300 }), (e: unknown) => e instanceof ConfigError && /hidden size the rating network.*use presenceHidden/.test(e.message));
+    assert.throws(() => resolveAutoRecConfig({ implicit: true, hidden: 300, lambda: 1 }), /use presenceHidden and presenceLambda/);
+    assert.equal(resolveAutoRecConfig({ implicit: true, presenceHidden: 50 }).presenceHidden, 50);
   });
 });
 

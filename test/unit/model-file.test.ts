@@ -223,4 +223,29 @@ describe('AutoRec model files', () => {
     refuses(loadRec(lfm1({ ...header, config: { ...header.config, hidden: 0 } }, weights)), 'header field "config"', 'hidden');
     refuses(loadRec(lfm1({ ...header, min: 'low' }, weights)), 'header field "min"');
   });
+
+  test('a presence network of its own size round trips; one saved before it had its own size loads at the rating network\'s', async () => {
+    const ratings = syntheticRatings({ users: 30, items: 20, observed: 0.3 });
+    const sized = await AutoRec.fit(ratings, { hidden: 4, presenceHidden: 6, epochs: 1, batchSize: 8 });
+    try {
+      const loaded = AutoRec.load(sized.save(), FILE);
+      assert.deepEqual(loaded.recommend(sized.users[0], 3), sized.recommend(sized.users[0], 3));
+      loaded.dispose();
+    } finally {
+      sized.dispose();
+    }
+    const older = await AutoRec.fit(ratings, { hidden: 4, lambda: 7, presenceHidden: 4, presenceLambda: 7, epochs: 1, batchSize: 8 });
+    try {
+      const { header, weights } = decodeArtifact<Header>(older.save(), 'fixture');
+      const config = { ...header.config };
+      delete config.presenceHidden;
+      delete config.presenceLambda;
+      const loaded = AutoRec.load(encodeArtifact({ ...header, config }, weights), FILE);
+      assert.deepEqual([loaded.config.presenceHidden, loaded.config.presenceLambda], [4, 7]);
+      assert.deepEqual(loaded.recommend(older.users[0], 3), older.recommend(older.users[0], 3));
+      loaded.dispose();
+    } finally {
+      older.dispose();
+    }
+  });
 });

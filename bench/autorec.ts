@@ -47,7 +47,7 @@ const SWEEP: { label: string; options: AutoRecOptions }[] = [
   { label: '… presence network at the rating network\'s size (100 hidden, λ 50)', options: { presenceHidden: 100, presenceLambda: 50 } },
   { label: '… presence network 500 hidden', options: { presenceHidden: 500 } },
   { label: '… patience 10', options: { patience: 10 } },
-  { label: '… negative weight 0.2', options: { negativeWeight: 0.2 } },
+  { label: '… negative weight 0.1', options: { negativeWeight: 0.1 } },
 ];
 
 interface Run {

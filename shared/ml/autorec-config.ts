@@ -73,17 +73,17 @@ export interface AutoRecConfig {
 /**
  * Defaults, from the FilmTrust sweep (bench/results/autorec.md; tuned on split seed 0, checked on the peer's split
  * and seed 1): item-based as the paper's best; the rating network reconstructs what the bias model misses, so it
- * needs far less capacity than the paper's 500 units and more weight decay (100 hidden, λ 50 on the paper's scale;
- * 500 hidden overfit to 0.819 against 0.802); 64 vectors per step (the peer's; 32 measured 0.802 vs 0.798). The
- * presence network, which ranks, learns from every pair, not residuals, and wants more capacity and less decay
- * (300 hidden, λ 10: implicit NDCG@10 0.585 against 0.550 at the rating network's 100 and λ 50). Early stopping on 5%
- * of the training ratings with the best epoch kept, after 25 epochs without a better score: the presence network's
- * validation NDCG is noisy in its first epochs, and a patience of 10 stopped it at epoch 3 on the peer's split
- * (implicit NDCG@10 0.565 against 0.596 with 25).
+ * needs far less capacity than the paper's 500 units and more weight decay (50 hidden, λ 50 on the paper's scale;
+ * 100 measured 0.799 against 0.794, 500 overfit); 64 vectors per step (the peer's; 32 measured worse). The presence
+ * network, which ranks, learns from every pair, not residuals, and wants more capacity and less decay (300 hidden,
+ * λ 10: implicit NDCG@10 0.585 against 0.550 at 100 and λ 50), and unobserved pairs weighted 0.2 (0.542 against
+ * 0.523 at 0.1). Early stopping on 5% of the training ratings with the best epoch kept, after 25 epochs without a
+ * better score: the presence network's validation NDCG is noisy in its first epochs, and a patience of 10 stopped it
+ * at epoch 3 on the peer's split (implicit NDCG@10 0.565 against 0.596 with 25).
  */
 export const AUTOREC_DEFAULTS: AutoRecConfig = {
-  variant: 'item', hidden: 100, lambda: 50, presenceHidden: 300, presenceLambda: 10, learningRate: 0.001, epochs: 100, batchSize: 64, seed: 0,
-  baseline: 'biases', ranking: 'presence', dropout: 0, validation: 0.05, patience: 25, implicit: false, negativeWeight: 0.1,
+  variant: 'item', hidden: 50, lambda: 50, presenceHidden: 300, presenceLambda: 10, learningRate: 0.001, epochs: 100, batchSize: 64, seed: 0,
+  baseline: 'biases', ranking: 'presence', dropout: 0, validation: 0.05, patience: 25, implicit: false, negativeWeight: 0.2,
 };
 
 /** A positive integer of at most `limit`; the message names the value, its unit and the limit. */

@@ -24,6 +24,8 @@ export default tseslint.config(
     },
   },
   { files: ['eslint.config.js', 'bin/*.js'], ...tseslint.configs.disableTypeChecked },
+  // The install step runs before dependencies are typed or built: plain JavaScript, linted without type information.
+  { files: ['native/*.mjs'], ...tseslint.configs.disableTypeChecked, languageOptions: { parserOptions: { projectService: false }, globals: { console: 'readonly', process: 'readonly' } } },
   { files: ['shared/**/*.ts'], rules: restrict([...services, '**/cli/**']) },
   { files: ['shared/ml/**/*.ts', 'shared/analytics/**/*.ts', 'shared/data/**/*.ts'], rules: restrict([...services, '**/cli/**', ...io]) },
   { files: ['shared/analytics/**/*.ts'], rules: restrict([...services, '**/cli/**', ...io, '@tensorflow/*', '**/ml/**']) },

@@ -9,7 +9,7 @@
  * With --compare, scikit-learn's K-means and SVC also run on OUR codes (bench/peer/same_codes.py), so the two stages
  * are compared on identical inputs too.
  *
- * Usage: npm run bench -- fmnist [--epochs 20] [--threads 1,2] [--compare] [--no-oneclass] [--rows N] [--out DIR]
+ * Usage: npm run bench -- fmnist [--epochs 20] [--threads 1,2] [--compare] [--no-oneclass] [--rows N] [--out DIR] [--json]
  * Writes bench/results/fmnist.json ({machine, settings, runs: [{threads, ours, peer, ratios, peer_on_our_codes,
  * ratios_on_our_codes}]}) and fmnist.md.
  */
@@ -157,6 +157,7 @@ async function main(): Promise<void> {
       worker: { type: 'string' }, epochs: { type: 'string', default: '20' }, threads: { type: 'string', default: '1' },
       rows: { type: 'string', default: '60000' }, compare: { type: 'boolean', default: false }, 'no-oneclass': { type: 'boolean', default: false },
       backend: { type: 'string', default: 'wasm' }, out: { type: 'string' }, 'codes-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
     },
   });
   const epochs = Number(values.epochs);
@@ -219,7 +220,8 @@ async function main(): Promise<void> {
   }
   lines.push('', 'Ratios: ours ÷ peer for speeds and quality, peer ÷ ours for seconds (above 1: latentflow is faster or better).');
   const markdown = lines.join('\n');
-  console.log(markdown);
+  // --json: the results file's JSON on stdout instead of the table (the table still goes to fmnist.md).
+  console.log(values.json ? JSON.stringify({ machine, settings, runs }, null, 2) : markdown);
   const paths = await writeResults('fmnist', { machine, settings, runs }, markdown, values.out);
   console.error(`wrote ${paths.join(', ')}`);
 }

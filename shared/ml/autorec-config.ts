@@ -150,9 +150,11 @@ export function networkSize(config: AutoRecConfig, role: NetworkRole): { hidden:
  */
 export function checkAutoRecSize(config: AutoRecConfig, users: number, items: number): void {
   const width = config.variant === 'item' ? users : items;
-  const hidden = Math.max(...networksOf(config).map((role) => networkSize(config, role).hidden));
+  const largest = networksOf(config).reduce((a, b) => (networkSize(config, b).hidden > networkSize(config, a).hidden ? b : a));
+  const hidden = networkSize(config, largest).hidden;
+  const fewer = `use fewer hidden units (${largest === 'rating' ? 'hidden' : 'presenceHidden'})`;
   const tooLarge = networkSizeProblems([width, hidden, width], config.batchSize, config.variant === 'item'
-    ? { input: 'users (the length of an item\'s rating vector)', remedy: 'use fewer hidden units, or variant "user" when there are fewer items than users' }
-    : { input: 'items (the length of a user\'s rating vector)', remedy: 'use fewer hidden units, or variant "item" when there are fewer users than items' });
+    ? { input: 'users (the length of an item\'s rating vector)', remedy: `${fewer}, or variant "user" when there are fewer items than users` }
+    : { input: 'items (the length of a user\'s rating vector)', remedy: `${fewer}, or variant "item" when there are fewer users than items` });
   if (tooLarge.length > 0) throw new ConfigError(`invalid autorec options for ${formatCount(users)} users × ${formatCount(items)} items: ${tooLarge.join('; ')}`);
 }

@@ -22,6 +22,8 @@ import { trackedRedis, useRedis } from '../helpers/redis.js';
 const fixture = useRedis();
 // Small and every epoch run; the rest (biases as baseline, a presence network for the ranking) as by default.
 const OPTIONS = { hidden: 32, lambda: 7, learningRate: 0.003, epochs: 30, seed: 0, validation: 0 };
+/** An implicit model has only the presence network, sized by its own options. */
+const IMPLICIT_OPTIONS = { presenceHidden: 32, presenceLambda: 7, learningRate: 0.003, epochs: 30, seed: 0, validation: 0, implicit: true };
 let ratings: Ratings;
 
 before(async () => {
@@ -118,7 +120,7 @@ describe('AutoRec through the queues', () => {
     await p.store.save('synthetic', ratings, 'synthetic helper');
     const flows = makeFlowProducer(p.connection, p.keys);
     t.after(() => flows.close());
-    const { run } = await submitAutoRecRun(flows, p.keys, { run: 'rec-implicit', model: 'clicks', dataset: 'synthetic', options: { ...OPTIONS, implicit: true }, n: 4 });
+    const { run } = await submitAutoRecRun(flows, p.keys, { run: 'rec-implicit', model: 'clicks', dataset: 'synthetic', options: IMPLICIT_OPTIONS, n: 4 });
     const { job, state } = await settled(p.queue('recommend'), run, 120_000);
     assert.equal(state, 'completed', `${job.failedReason} ${JSON.stringify(job.stacktrace)}`);
     assert.equal(RESULTS.recommend.parse(job.returnvalue).users, 300);

@@ -105,10 +105,13 @@ describe('AutoRec options', () => {
     await assert.rejects(AutoRec.fit(ratings(70_000, 20), { hidden: 500 }), (e: unknown) => e instanceof ConfigError
       && /70,000 users × 20 items: the input has 70,000 users .*at most 65,536 units; the network 70000-500-70000 has 70,070,500 parameters; the limit is 20,000,000/.test(e.message));
     await assert.rejects(AutoRec.fit(ratings(20, 30_000), { variant: 'user', hidden: 500 }),
-      /the network 30000-500-30000 has 30,030,500 parameters; the limit is 20,000,000: use fewer hidden units, or variant "item"/);
+      /the network 30000-500-30000 has 30,030,500 parameters; the limit is 20,000,000: use fewer hidden units \(hidden\), or variant "item"/);
     assert.equal(currentTensorCount(), before);
-    assert.doesNotThrow(() => checkAutoRecSize(resolveAutoRecConfig({ hidden: 152 }), 65_536, 10));
-    refuses(() => checkAutoRecSize(resolveAutoRecConfig({ hidden: 152, batchSize: 256 }), 65_536, 10), /use a batchSize of at most 255/);
+    assert.doesNotThrow(() => checkAutoRecSize(resolveAutoRecConfig({ hidden: 152, presenceHidden: 152 }), 65_536, 10));
+    refuses(() => checkAutoRecSize(resolveAutoRecConfig({ hidden: 152, presenceHidden: 152, batchSize: 256 }), 65_536, 10), /use a batchSize of at most 255/);
+    // The presence network (ranking) is sized on its own, and the remedy names the option that sizes the larger one.
+    refuses(() => checkAutoRecSize(resolveAutoRecConfig({ hidden: 152 }), 65_536, 10), /65536-300-65536 has 39,387,436 parameters; the limit is 20,000,000: use fewer hidden units \(presenceHidden\)/);
+    assert.doesNotThrow(() => checkAutoRecSize(resolveAutoRecConfig({ hidden: 152, ranking: 'rating' }), 65_536, 10));
   });
 });
 

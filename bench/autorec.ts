@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     `Backend: ${backend?.name ?? 'unknown'}${backend?.native ? ` (native matmuls: ${backend.native})` : ''}. Command: \`${['npm run bench -- autorec', ...process.argv.slice(2)].join(' ')}\``, '',
     `FilmTrust (Guo, Zhang & Yorke-Smith, IJCAI 2013, as distributed with LibRec): ${ratings.entries.rating.length} ratings, ${ratings.users.length} users × ${ratings.items.length} items, scale ${ratings.min}–${ratings.max}. 90/10 splits;`,
     'the peer split is the one ../shared/reference/ratings_reference.py draws (numpy RandomState(0)), so its figures and ours are on the same held-out ratings.',
-    `Ranking: top 10 of every item with training ratings that the user did not rate in training; relevant = held-out rating ≥ ${Number(onPeer.ranking_protocol.relevance.toFixed(6))} (the top fifth of the scale) for explicit ratings, any held-out pair for implicit feedback.`,
+    `Ranking: top 10 of every item with training ratings that the user did not rate in training; relevant = held-out rating ≥ ${Number(onPeer.ranking_protocol.relevance?.toFixed(6))} (the top fifth of the scale) for explicit ratings, any held-out pair for implicit feedback.`,
     '', '## Test RMSE on the peer split, side by side', '',
     '| model | test RMSE | NDCG@10 | seconds |', '|---|---:|---:|---:|',
     `| global mean (peer / latentflow) | ${peer ? f(Number(peer.global_mean_rmse)) : '–'} / ${f(onPeer.baselines.global_mean_rmse)} | | |`,

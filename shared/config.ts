@@ -5,6 +5,7 @@
  * | variable | default | meaning |
  * |---|---|---|
  * | REDIS_URL | (unset) | redis:// or rediss:// URL, with user and password if needed; unset: `up` and `demo` start a private redis-server |
+ * | REDIS_PASSWORD | (unset) | Redis's password when REDIS_URL carries none (so it need not be spliced into a URL, e.g. by a compose file); a password in REDIS_URL wins; unused without REDIS_URL |
  * | REDIS_CLUSTER | false | true: REDIS_URL names one node (any) of a Redis Cluster; the others are discovered from it (user, password and TLS of the URL apply to all; database 0 only) |
  * | LATENTFLOW_PREFIX | lf | prefix of every Redis key (BullMQ's is `{prefix}:bull`) |
  * | LATENTFLOW_DATA_DIR | ./data | the folder `dataset import --from-data-dir` reads from (nothing outside it, symbolic links included) |
@@ -44,6 +45,7 @@ const count = (fallback: number) => z.coerce.number().int().min(1).max(1024).def
 
 const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').pipe(z.url()).optional(),
+  REDIS_PASSWORD: z.string().optional(),
   REDIS_CLUSTER: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   LATENTFLOW_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, "_" and "-" only (up to 32)').default('lf'),
   LATENTFLOW_DATA_DIR: z.string().default('data'),
@@ -74,7 +76,7 @@ const EnvSchema = z.object({
 });
 
 /** Variables whose values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['REDIS_URL', 'LATENTFLOW_WEBHOOK_URL', 'LATENTFLOW_WEBHOOK_SECRET', 'LATENTFLOW_DASHBOARD_TOKEN']);
+const SECRET_VARIABLES = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'LATENTFLOW_WEBHOOK_URL', 'LATENTFLOW_WEBHOOK_SECRET', 'LATENTFLOW_DASHBOARD_TOKEN']);
 
 type Env = z.output<typeof EnvSchema>;
 
@@ -120,6 +122,14 @@ export interface StreamOptions {
   embeddingsMaxLen: number;
 }
 
+/** REDIS_URL with REDIS_PASSWORD as its password (percent-encoded, as ioredis decodes it) when it carries none. */
+function withPassword(redisUrl: string, password: string | undefined): string {
+  const url = new URL(redisUrl);
+  if (password === undefined || url.password !== '' || url.searchParams.has('password')) return redisUrl;
+  url.password = encodeURIComponent(password);
+  return url.toString();
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(present);
@@ -143,7 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   return {
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_URL === undefined ? undefined : withPassword(e.REDIS_URL, e.REDIS_PASSWORD),
     redisCluster: e.REDIS_CLUSTER,
     prefix: e.LATENTFLOW_PREFIX,
     dataDir: path.resolve(e.LATENTFLOW_DATA_DIR),

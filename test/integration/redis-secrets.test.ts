@@ -28,11 +28,13 @@ after(async () => {
   await server.stop();
 });
 
-/** The two ways a Redis URL carries a password (ioredis reads both). */
-const FORMS = ['a URL password', 'a password query parameter'] as const;
+/** The three ways a password reaches the services: in the URL, as its query parameter (ioredis reads both), or REDIS_PASSWORD. */
+const FORMS = ['a URL password', 'a password query parameter', 'REDIS_PASSWORD'] as const;
 const wrongUrl = (form: (typeof FORMS)[number]) => (form === 'a URL password'
   ? `redis://:${SECRET}@127.0.0.1:${server.port}`
-  : `redis://127.0.0.1:${server.port}/?password=${SECRET}`);
+  : form === 'a password query parameter' ? `redis://127.0.0.1:${server.port}/?password=${SECRET}` : `redis://127.0.0.1:${server.port}`);
+const wrongEnv = (form: (typeof FORMS)[number]): Record<string, string> => (form === 'REDIS_PASSWORD'
+  ? { REDIS_URL: wrongUrl(form), REDIS_PASSWORD: SECRET } : { REDIS_URL: wrongUrl(form) });
 
 /** Runs a service for `ms` (or until it exits); everything it wrote to stdout and stderr. */
 function runService(name: string, env: Record<string, string>, ms: number): Promise<{ output: string; exited: boolean }> {
@@ -53,7 +55,7 @@ function runService(name: string, env: Record<string, string>, ms: number): Prom
 
 describe('a wrong Redis password is never printed', () => {
   test('the dashboard service (either form): no password, a throttled log', { timeout: 60_000 }, async () => {
-    const runs = await Promise.all(FORMS.map((form) => runService('dashboard', { REDIS_URL: wrongUrl(form), LATENTFLOW_DASHBOARD_PORT: '0' }, 8_000)));
+    const runs = await Promise.all(FORMS.map((form) => runService('dashboard', { ...wrongEnv(form), LATENTFLOW_DASHBOARD_PORT: '0' }, 8_000)));
     for (const { output } of runs) {
       assert.ok(!output.includes(SECRET), output);
       assert.match(output, /warn \[redis\] lf:dashboard: WRONGPASS/);
@@ -65,7 +67,7 @@ describe('a wrong Redis password is never printed', () => {
 
   for (const name of ['trainer', 'encoder', 'downstream'] as const) {
     test(`the ${name} service: no password, a throttled log`, { timeout: 60_000 }, async () => {
-      for (const { output } of await Promise.all(FORMS.map((form) => runService(name, { REDIS_URL: wrongUrl(form) }, 8_000)))) {
+      for (const { output } of await Promise.all(FORMS.map((form) => runService(name, wrongEnv(form), 8_000)))) {
         assert.match(output, /WRONGPASS/, 'the reason is shown');
         assert.ok(!output.includes(SECRET), output);
         // At most a few lines per worker and per connection in 8 s (ioredis retries dozens of times), and no error object
@@ -98,13 +100,18 @@ describe('a wrong Redis password is never printed', () => {
 
   test('a CLI command: exit 2 with the redacted URL and the reason, no password', { timeout: 60_000 }, async () => {
     for (const form of FORMS) {
-      const result = await runCli(['dataset', 'list'], { REDIS_URL: wrongUrl(form) });
+      const result = await runCli(['dataset', 'list'], wrongEnv(form));
       const output = result.stdout + result.stderr;
       assert.equal(result.code, 2, output);
       assert.ok(!output.includes(SECRET), output);
       assert.match(result.stderr, /latentflow: cannot use Redis at redis:\/\/(:\*\*\*@127\.0\.0\.1:\d+|127\.0\.0\.1:\d+\/\?password=\*\*\*) \(WRONGPASS .*\): check REDIS_URL/);
       assert.ok(output.trim().split('\n').length <= 2, output);
     }
+  });
+
+  test('the right password as REDIS_PASSWORD (the compose file\'s way) connects', { timeout: 60_000 }, async () => {
+    const result = await runCli(['dataset', 'list'], { REDIS_URL: `redis://127.0.0.1:${server.port}`, REDIS_PASSWORD: 'the-right-password-5b1d' });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
   });
 });
 

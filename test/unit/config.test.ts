@@ -29,6 +29,19 @@ test('an invalid value names the variable and the value (never a Redis password)
     e instanceof ConfigError && /REDIS_URL/.test(e.message) && !/secret/.test(e.message));
 });
 
+test('REDIS_PASSWORD is the password of a REDIS_URL without one, as ioredis reads it back; a password in the URL wins', () => {
+  const password = 'p@ss:w/rd %20?#';
+  const url = loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: password }).redisUrl!;
+  assert.equal(decodeURIComponent(new URL(url).password), password);
+  assert.equal(new URL(url).host, 'redis:6379');
+  assert.equal(loadConfig({ REDIS_URL: 'rediss://user@cache.example:6380/2', REDIS_PASSWORD: 'x' }).redisUrl, 'rediss://user:x@cache.example:6380/2');
+  for (const REDIS_URL of ['redis://:hunter2@h:1', 'redis://h:1/?password=hunter2']) {
+    assert.equal(loadConfig({ REDIS_URL, REDIS_PASSWORD: 'swordfish' }).redisUrl, REDIS_URL);
+  }
+  assert.equal(loadConfig({ REDIS_PASSWORD: 'x' }).redisUrl, undefined);
+  assert.throws(() => loadConfig({ REDIS_URL: 'http://h', REDIS_PASSWORD: 'swordfish' }), (e: unknown) => e instanceof ConfigError && !/swordfish/.test(e.message));
+});
+
 test('webhook secrets need 16 characters; webhook URLs carry no credentials; alert marks last 7 days by default', () => {
   const secret = '0123456789abcdef';
   assert.equal(loadConfig({ LATENTFLOW_WEBHOOK_URL: 'https://hooks.example/a?k=1', LATENTFLOW_WEBHOOK_SECRET: secret }).webhook.secret, secret);

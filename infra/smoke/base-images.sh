@@ -40,7 +40,8 @@ else
   command -v dpkg-repack >/dev/null || { echo "base images: dpkg-repack is needed for the Node stand-in (apt-get install -y dpkg-repack)" >&2; exit 1; }
   node_version=$(dpkg-query -W -f='${Version}' nodejs)
   case "$node_version" in 20.*) ;; *) echo "base images: the host's nodejs package is $node_version, not Node 20" >&2; exit 1;; esac
-  (cd "$work" && dpkg-repack nodejs >/dev/null)
+  # Its warnings list the files the global npm upgrade replaced: the npm copied in below is the one in use.
+  (cd "$work" && dpkg-repack nodejs >"$work/repack.log" 2>&1) || { cat "$work/repack.log" >&2; exit 1; }
   deb=$(ls "$work"/nodejs_*.deb)
   bootstrap "$NODE_IMAGE" "ca-certificates,python3,libstdc++6" 'CMD ["node"];ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
     --customize-hook="copy-in /usr/local/share/ca-certificates /usr/local/share" \

@@ -203,8 +203,10 @@ describe('docker-compose.yml', () => {
     assert.equal(loadConfig(interpolateAll(environment, { ...env, REDIS_URL: external }) as Record<string, string>).redisUrl, external);
     assert.throws(() => interpolateAll(environment, {}), /REDIS_PASSWORD/);
     assert.throws(() => interpolateAll(compose.services.redis, {}), /REDIS_PASSWORD/);
-    // One level of substitution only: podman-compose (1.0.3, Debian 12) reads no `${A:-${B}}`.
+    // What podman-compose (1.0.3, Debian 12) reads: no `${A:-${B}}`, and no empty default `${A:-}` (both are passed on
+    // half-substituted or literally, and a literal `${…}` is an invalid value for the services).
     assert.doesNotMatch(composeText, /\$\{[^}]*\$\{/);
+    assert.doesNotMatch(composeText, /\$\{[A-Za-z_][A-Za-z0-9_]*:?[-?]\}/);
   });
 
   test('redis: 7.x on Debian, redis.conf read-only, named volume, password from the environment, health check with it', () => {
@@ -320,6 +322,10 @@ describe('Dockerfile', () => {
     const addon = copies.find((c) => args(c)[0].endsWith('latentflow_blas.node'));
     assert.deepEqual(addon && args(addon), ['/app/native/blas/build/Release/latentflow_blas.node', './native/blas/build/Release/']);
     assert.ok(last.some((i) => i.getKeyword() === 'ENV' && args(i).includes('NODE_ENV=production')));
+    // `latentflow` on PATH: a link to the package's bin script (npm ci links none for the package itself in the image).
+    const bin = (JSON.parse(read('package.json')) as { bin: Record<string, string> }).bin.latentflow;
+    assert.ok(runs.some((r) => r.includes(`ln -s /app/${bin} /usr/local/bin/latentflow`)), `a link to /app/${bin} on PATH`);
+    assert.ok(copies.some((c) => args(c)[0] === path.dirname(bin)), `COPY ${path.dirname(bin)}`);
     const user = last.filter((i) => i.getKeyword() === 'USER').map((i) => args(i)[0]).at(-1);
     assert.ok(user && !['root', '0'].includes(user.split(':')[0]), `USER ${user}`);
     for (const cmd of last.filter((i) => ['CMD', 'ENTRYPOINT'].includes(i.getKeyword()))) {

@@ -54,8 +54,10 @@ function runService(name: string, env: Record<string, string>, ms: number): Prom
 }
 
 describe('a wrong Redis password is never printed', () => {
-  test('the dashboard service (either form): no password, a throttled log', { timeout: 60_000 }, async () => {
-    const runs = await Promise.all(FORMS.map((form) => runService('dashboard', { ...wrongEnv(form), LATENTFLOW_DASHBOARD_PORT: '0' }, 8_000)));
+  test('the dashboard service (every form): no password, a throttled log', { timeout: 60_000 }, async () => {
+    // Two at a time: three dashboards starting at once on two cores may print nothing within the 8 s.
+    const dashboard = (form: (typeof FORMS)[number]) => runService('dashboard', { ...wrongEnv(form), LATENTFLOW_DASHBOARD_PORT: '0' }, 8_000);
+    const runs = [...await Promise.all(FORMS.slice(0, 2).map(dashboard)), await dashboard(FORMS[2])];
     for (const { output } of runs) {
       assert.ok(!output.includes(SECRET), output);
       assert.match(output, /warn \[redis\] lf:dashboard: WRONGPASS/);

@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../shared/contracts/errors.js';
+import { DETECTORS } from '../shared/ml/detector.js';
 import { ACTIVATIONS, LOSSES, LR_SCHEDULES, NOISE_KINDS, OPTIMIZERS, SCALERS, TRAINERS, type ModelOptions } from '../shared/ml/model-config.js';
 
 type Field = keyof ModelOptions;
@@ -55,6 +56,7 @@ export const MODEL_FLAGS: readonly Flag[] = [
   { flag: '--min-delta <d>', field: 'minDelta', parse: number, help: 'smallest improvement for early stopping (default 1e-5)' },
   { flag: '--scale <kind>', field: 'scale', choices: SCALERS, help: 'preprocessing fitted on training rows (default minmax)' },
   { flag: '--seed <n>', field: 'seed', parse: number, help: 'seed for initialisation, shuffling and splits (default 0)' },
+  { flag: '--detector <name>', field: 'detector', choices: DETECTORS, help: 'anomaly score: ae (reconstruction error), iforest (isolation forest) or ensemble of both (default ae)' },
 ];
 
 /** Adds every model flag to a command. */

@@ -22,13 +22,14 @@
  * | LATENTFLOW_WEBHOOK_TIMEOUT_MS | 5000 | time a webhook receiver has to answer; a timeout is retried like a 5xx |
  * | LATENTFLOW_ALERTS_DEDUP_MS | 604800000 | how long a record's "already alerted" mark is kept per scope (7 days; retried jobs arrive well within it); each scope also keeps at most LATENTFLOW_ALERTS_MAXLEN marks, the oldest dropped first |
  * | LATENTFLOW_ALERT_COOLDOWN_MS | 60000 | per-entity alert cool-down window (later alerts of the entity inside it are suppressed and counted); 0 = off |
- * | LATENTFLOW_DRIFT_WINDOW | 500 | span of the rolling mean of reconstruction error per source (EMA, alpha = 2 / (window + 1)); no drift signal before this many errors |
+ * | LATENTFLOW_DRIFT_WINDOW | 500 | span of the rolling mean of reconstruction error per source (EMA, alpha = 2 / (window + 1)); no drift signal before this many errors; also the drift test's window |
  * | LATENTFLOW_STREAM_COUNT | 256 | entries per XREADGROUP: the largest batch a source consumer scores at once |
  * | LATENTFLOW_STREAM_BLOCK_MS | 1000 | how long one XREADGROUP waits (a batch is whatever arrived, up to the count) |
  * | LATENTFLOW_STREAM_CLAIM_MS | 30000 | entries delivered but unacknowledged this long (their consumer died) are taken over with XAUTOCLAIM; keep it well above one batch's time |
  * | LATENTFLOW_STREAM_EMBEDDINGS_MAXLEN | 100000 | codes and errors kept per source and model version (embeddings `stream.<source>`); the oldest records are dropped first |
  * | LATENTFLOW_STREAM_REFRESH_MS | 5000 | how often the sources hash and each `production` alias are re-read (promotions also arrive at once as events) |
  * | LATENTFLOW_DRIFT_FACTOR | 2 | a source drifts when its rolling mean error exceeds factor × the model's baseline error (recovers below (1 + factor) / 2 × baseline) |
+ * | LATENTFLOW_DRIFT_ALPHA | 0.001 | false-alarm rate per window of the drift test: each LATENTFLOW_DRIFT_WINDOW anomaly scores of a source are KS-tested against the model's held-out normal scores, p < alpha is a drift alert |
  * | LATENTFLOW_DASHBOARD_HOST | 127.0.0.1 | address the dashboard listens on; anything but a loopback address needs LATENTFLOW_DASHBOARD_TOKEN |
  * | LATENTFLOW_DASHBOARD_PORT | 8080 | the dashboard's port (0: any free port) |
  * | LATENTFLOW_DASHBOARD_SESSION_MS | 43200000 | lifetime of a dashboard browser session (12 h) opened with `?token=` |
@@ -64,6 +65,7 @@ const EnvSchema = z.object({
   LATENTFLOW_ALERT_COOLDOWN_MS: z.coerce.number().int().min(0).default(60_000),
   LATENTFLOW_DRIFT_WINDOW: z.coerce.number().int().min(1).default(500),
   LATENTFLOW_DRIFT_FACTOR: z.coerce.number().min(1).default(2),
+  LATENTFLOW_DRIFT_ALPHA: z.coerce.number().gt(0).lt(1).default(0.001),
   LATENTFLOW_STREAM_COUNT: z.coerce.number().int().min(1).max(65_536).default(256),
   LATENTFLOW_STREAM_BLOCK_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
   LATENTFLOW_STREAM_CLAIM_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
@@ -102,8 +104,8 @@ export interface Config {
   alertsDedupMs: number;
   /** Per-entity alert cool-down in ms; 0 = off. */
   alertCooldownMs: number;
-  /** Drift detection: EMA span and factor over the baseline error. */
-  drift: { window: number; factor: number };
+  /** Drift detection: EMA span (also the KS test's window) and factor over the baseline error; the KS test's false-alarm rate per window. */
+  drift: { window: number; factor: number; alpha: number };
   /** Source stream consumers (encoder). */
   stream: StreamOptions;
   /** The dashboard service; see {@link checkDashboardAccess}. */
@@ -166,7 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhook: { url: e.LATENTFLOW_WEBHOOK_URL, secret: e.LATENTFLOW_WEBHOOK_SECRET, timeoutMs: e.LATENTFLOW_WEBHOOK_TIMEOUT_MS },
     alertsDedupMs: e.LATENTFLOW_ALERTS_DEDUP_MS,
     alertCooldownMs: e.LATENTFLOW_ALERT_COOLDOWN_MS,
-    drift: { window: e.LATENTFLOW_DRIFT_WINDOW, factor: e.LATENTFLOW_DRIFT_FACTOR },
+    drift: { window: e.LATENTFLOW_DRIFT_WINDOW, factor: e.LATENTFLOW_DRIFT_FACTOR, alpha: e.LATENTFLOW_DRIFT_ALPHA },
     stream: {
       count: e.LATENTFLOW_STREAM_COUNT, blockMs: e.LATENTFLOW_STREAM_BLOCK_MS,
       claimMs: e.LATENTFLOW_STREAM_CLAIM_MS, refreshMs: e.LATENTFLOW_STREAM_REFRESH_MS,

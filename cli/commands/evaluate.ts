@@ -11,6 +11,8 @@ import { epochBar } from '../progress.js';
 import { startRuntime } from '../runtime.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
 import { clusters, fraction, nonNegativeNumber } from '../arg-parsers.js';
+import { THRESHOLD_FLAG_HELP, thresholdFrom } from '../threshold-flag.js';
+import type { ThresholdMethod } from '../../shared/ml/threshold.js';
 
 /** A share in (0, 1]. */
 function share(text: string): number {
@@ -34,7 +36,10 @@ function humanReport(r: EvaluationReport): string {
   for (const [name, f] of Object.entries(r.classification.classifiers) as [ClassifierName, ClassificationFigures][]) {
     rows.push([`${CLASSIFIER_LABELS[name]} accuracy`, f.accuracy], [`${CLASSIFIER_LABELS[name]} macro-F1`, f.macro_f1]);
   }
-  if (r.anomaly) rows.push(['anomaly AUROC', r.anomaly.auroc], ['anomaly AUPRC', r.anomaly.auprc], ['anomaly threshold', r.anomaly.threshold]);
+  if (r.anomaly) {
+    rows.push(['anomaly detector', r.anomaly.detector], ['anomaly AUROC', r.anomaly.auroc], ['anomaly AUPRC', r.anomaly.auprc], ['anomaly threshold', r.anomaly.threshold],
+      ['false alarms on normal test rows', r.anomaly.false_alarm_rate]);
+  }
   return formatTable(rows);
 }
 
@@ -51,6 +56,7 @@ export function evaluateCommand(): Command {
       .choices([...CLASSIFIERS, 'all']).default('svm'))
     .option('--alpha <a>', 'joint: weight of the reconstruction loss', nonNegativeNumber, 1)
     .option('--label-fraction <f>', 'share of the training part\'s labels the classifiers may use (the rest are unlabelled rows, used by joint for reconstruction)', share, 1)
+    .option('--threshold <method>', THRESHOLD_FLAG_HELP, thresholdFrom)
     .option('--json', 'print the report as JSON');
   withTableFlags(command);
   withModelFlags(command);
@@ -64,6 +70,7 @@ export function evaluateCommand(): Command {
       report = await evaluate(table, modelOptionsFrom(opts), {
         testFraction: opts.testFraction as number, k: opts.k as number | undefined, normal: opts.normal as string | undefined, manifold: opts.manifold as Manifold, umapMetric: opts.umapMetric as DistanceMetric,
         classifier: opts.classifier as ClassifierName | 'all', alpha: opts.alpha as number, labelFraction: opts.labelFraction as number,
+        ...(opts.threshold !== undefined ? { threshold: opts.threshold as ThresholdMethod } : {}),
         onEpoch: (_stage, p) => bar?.update(p),
       }, backend.name);
     } catch (error) {

@@ -88,8 +88,10 @@ source.addEventListener('alert', (event) => {
   const row = document.createElement('tr');
   row.dataset.id = event.lastEventId;
   const features = (alert.features || []).map((f) => f.feature).join(', ');
+  const attribution = (alert.attribution || []).map((f) => f.feature).join(', ');
+  const pValue = typeof alert.pValue === 'number' ? alert.pValue.toPrecision(4) : '-';
   for (const [text, cls] of [[alert.at, ''], [alert.source, ''], [alert.record, ''], [alert.kind, ''], [alert.severity, 'sev-' + alert.severity],
-    [Number(alert.score).toPrecision(4), 'num'], [Number(alert.threshold).toPrecision(4), 'num'], [alert.model + '@' + alert.version, ''], [features, '']]) {
+    [Number(alert.score).toPrecision(4), 'num'], [pValue, 'num'], [Number(alert.threshold).toPrecision(4), 'num'], [alert.model + '@' + alert.version, ''], [features, ''], [attribution, '']]) {
     const cell = document.createElement('td');
     cell.textContent = String(text);
     if (cls) cell.className = cls;

@@ -1,4 +1,7 @@
-/** `detect` jobs: records whose reconstruction error exceeds the threshold become alerts naming their worst features. */
+/**
+ * `detect` jobs: records whose stored anomaly score (the encode job's) exceeds the threshold become alerts with their
+ * p-value, worst reconstructed features and attribution (shared/pipeline/anomaly-alerts.ts).
+ */
 import { InputError } from '../../shared/contracts/errors.js';
 import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
 import { readCodes } from '../../shared/pipeline/codes.js';
@@ -6,7 +9,8 @@ import type { ModelCache } from '../../shared/pipeline/model-cache.js';
 import type { PipelineJob } from '../../shared/pipeline/queues.js';
 import { featureAligner, rowsWithIds } from '../../shared/pipeline/rows.js';
 import { resolveTarget } from '../../shared/pipeline/target.js';
-import { severityOf, type Alert } from '../../shared/store/alerts.js';
+import type { Alert } from '../../shared/store/alerts.js';
+import { anomalyAlerts } from '../../shared/pipeline/anomaly-alerts.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
 import type { EmbeddingStore } from '../../shared/store/embeddings.js';
 import type { ModelRegistry } from '../../shared/store/models.js';
@@ -20,9 +24,6 @@ export interface DetectDeps {
   cache: ModelCache;
 }
 
-/** Features named per alert, largest error first. */
-const TOP_FEATURES = 3;
-
 export function createDetectProcessor(deps: DetectDeps): (job: PipelineJob<'detect'>) => Promise<JobResult<'detect'>> {
   return async (job) => {
     const p = parsePayload('detect', job.data);
@@ -33,24 +34,16 @@ export function createDetectProcessor(deps: DetectDeps): (job: PipelineJob<'dete
       if (threshold === undefined) {
         throw new InputError(`model "${target.model}" version ${target.version} has no threshold: give one in the job`, { field: 'threshold' });
       }
-      const errorOf = new Map<string, number>();
+      const scoreOf = new Map<string, number>();
       ids.forEach((id, i) => {
-        if (errors[i] > threshold) errorOf.set(id, errors[i]);
+        if (errors[i] > threshold) scoreOf.set(id, errors[i]);
       });
-      const rows = errorOf.size > 0 ? await rowsWithIds(deps.datasets, p.dataset, new Set(errorOf.keys())) : undefined;
-      const alerts: Alert[] = [];
+      const rows = scoreOf.size > 0 ? await rowsWithIds(deps.datasets, p.dataset, new Set(scoreOf.keys())) : undefined;
+      let alerts: Alert[] = [];
       if (rows) {
         const table = featureAligner(rows.features, model.features, p.dataset)(rows);
-        const cells = model.score(table, { cells: true }).cellErrors!;
-        const at = new Date().toISOString();
-        table.ids.forEach((id, r) => {
-          const score = errorOf.get(id)!;
-          alerts.push({
-            source: p.dataset, record: id, score, threshold, severity: severityOf(score, threshold),
-            model: target.model, version: target.version, at, kind: 'anomaly',
-            features: model.topFeatures(cells.subarray(r * table.width, (r + 1) * table.width), TOP_FEATURES),
-          });
-        });
+        const scores = table.ids.map((id) => scoreOf.get(id)!);
+        alerts = anomalyAlerts(model, table, table.ids, scores, threshold, { source: p.dataset, model: target.model, version: target.version });
         await deps.alerts.publish(alerts, { once: `${target.model}@${target.version}:${target.dataset}` });
       }
       const result: JobResult<'detect'> = { ...target, threshold, alerts: alerts.length };

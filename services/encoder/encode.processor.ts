@@ -1,4 +1,4 @@
-/** `encode` jobs: codes and reconstruction errors of every record of a dataset under one model version. */
+/** `encode` jobs: codes and anomaly scores (reconstruction errors for detector `ae`) of every record of a dataset under one model version. */
 import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
 import type { ModelCache } from '../../shared/pipeline/model-cache.js';
 import type { PipelineJob } from '../../shared/pipeline/queues.js';
@@ -38,8 +38,8 @@ export function createEncodeProcessor(deps: EncodeDeps): (job: PipelineJob<'enco
         const table = align(chunk.table);
         for (let start = 0; start < table.rows; start += p.batchSize) {
           const batch = sliceRows(table, start, Math.min(table.rows, start + p.batchSize));
-          const { codes, errors } = model.score(batch, { codes: true });
-          await deps.embeddings.writeBatch(target, batch.ids, codes!, errors);
+          const { codes, errors, scores } = model.score(batch, { codes: true });
+          await deps.embeddings.writeBatch(target, batch.ids, codes!, scores);
           for (const e of errors) errorSum += e;
           records += batch.rows;
           await Promise.all([

@@ -38,7 +38,10 @@ export async function startStreamConsumer(deps: StreamConsumerDeps, options: Str
     cache: deps.cache,
     embeddings: deps.embeddings,
     publish: (alerts, once) => deps.alerts.publish(alerts, once === undefined ? {} : { once }),
-    ...(drift ? { drift: (source, model, version, errors, baseline) => drift.observe(source, model, version, errors, baseline) } : {}),
+    ...(drift ? {
+      drift: (source, model, version, errors, baseline) => drift.observe(source, model, version, errors, baseline),
+      driftTest: (source, model, version, scores, reference) => drift.test(source, model, version, scores, reference),
+    } : {}),
     log: deps.log,
     ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
     consumer: `${hostname()}:${process.pid}`,

@@ -93,6 +93,8 @@ export interface Keyspace {
     dlq(source: string): string;
     /** Hash: rolling reconstruction-error statistics of one source, for drift detection. */
     drift(source: string): string;
+    /** List: anomaly scores of one source waiting for their drift-test window to fill (DriftMonitor.test). */
+    driftWindow(source: string): string;
   };
   /** Hash: source name → JSON source configuration (model, options). */
   sources(): string;
@@ -180,6 +182,7 @@ export function keyspace(prefix = 'lf'): Keyspace {
       input: (source) => `${prefix}:in:${source}`,
       dlq: (source) => `${prefix}:dlq:${source}`,
       drift: (source) => `${prefix}:{src:${source}}:drift`,
+      driftWindow: (source) => `${prefix}:{src:${source}}:drift:window`,
     },
     sources: () => `${prefix}:sources`,
     modelEvents: () => `${prefix}:models:events`,

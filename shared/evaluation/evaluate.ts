@@ -20,6 +20,7 @@ import { fitEncoderClassifier } from '../ml/encoder-classifier.js';
 import type { ModelOptions } from '../ml/model-config.js';
 import { gatherRows } from '../ml/random.js';
 import { applyScaler } from '../ml/scaler.js';
+import type { ThresholdMethod } from '../ml/threshold.js';
 
 export interface ClassificationFigures {
   accuracy: number;
@@ -43,6 +44,8 @@ export interface EvaluateOptions {
   alpha?: number;
   /** Share of the training part's labels the classifiers may use, in (0, 1]. Default 1. */
   labelFraction?: number;
+  /** How the anomaly model's threshold is estimated (default the model's default, quantile 0.99). */
+  threshold?: ThresholdMethod;
   /** Called after every training epoch, with which model is training. */
   onEpoch?: (stage: 'autoencoder' | 'anomaly', progress: Parameters<NonNullable<FitOptions['onEpoch']>>[0]) => void;
 }
@@ -61,7 +64,11 @@ export interface EvaluationReport {
    * chosen; `classifiers` holds the figures of every classifier that ran.
    */
   classification: ClassificationFigures & { classifiers: Partial<Record<ClassifierName, ClassificationFigures>> };
-  anomaly?: { auroc: number; auprc: number; threshold: number };
+  /**
+   * The anomaly model (trained on normal training rows) on the test part: AUROC/AUPRC of its detector's scores, its
+   * threshold, and the share of the test part's normal rows above it (the false-alarm rate a user would see).
+   */
+  anomaly?: { detector: string; auroc: number; auprc: number; threshold: number; false_alarm_rate: number };
 }
 
 
@@ -176,11 +183,16 @@ async function classificationSection(
 
 async function anomalySection(train: Table, test: Table, model: ModelOptions, options: EvaluateOptions): Promise<EvaluationReport['anomaly']> {
   const normalRows = train.labels!.flatMap((l, i) => (l === options.normal ? [i] : []));
-  const detector = await Autoencoder.fit(selectRows(train, normalRows), model, { onEpoch: (p) => options.onEpoch?.('anomaly', p) });
+  const detector = await Autoencoder.fit(selectRows(train, normalRows), model, { onEpoch: (p) => options.onEpoch?.('anomaly', p), threshold: options.threshold });
   try {
-    const errors = detector.score(test).errors;
+    const { scores } = detector.score(test);
     const isAnomaly = test.labels!.map((l) => l !== options.normal);
-    return { auroc: auroc(isAnomaly, errors), auprc: auprc(isAnomaly, errors), threshold: detector.threshold?.value ?? NaN };
+    const threshold = detector.threshold?.value ?? NaN;
+    const normalScores = scores.filter((_, i) => !isAnomaly[i]);
+    return {
+      detector: detector.config.detector, auroc: auroc(isAnomaly, scores), auprc: auprc(isAnomaly, scores), threshold,
+      false_alarm_rate: normalScores.filter((s) => s > threshold).length / normalScores.length,
+    };
   } finally {
     detector.dispose();
   }

@@ -15,22 +15,33 @@ import { buildStack, disposeOnFailure, disposeStack, forward, INFERENCE_BATCH, m
 import { nativeInference, type NativeInference } from './native-train.js';
 import { applyScaler, fitScaler, invertScaler, type Scaler } from './scaler.js';
 import { estimateThreshold, type Threshold, type ThresholdMethod } from './threshold.js';
-import { gatherRows } from './random.js';
+import { CALIBRATION_SCORES } from './calibration.js';
+import { Detector, DETECTORS, type DetectorHeader, type ScoreParts } from './detector.js';
+import { gatherRows, permutation, seededRandom } from './random.js';
 import { trainRecirculation, type RecirculationOptions } from './recirculation.js';
 import { backpropEngine, trainStacks, type FitHooks, type TrainingData, type TrainingHistory, type TrainingOutcome } from './train.js';
 
 const BATCH = INFERENCE_BATCH;
+/** Held-out rows enough to calibrate a detector on (a 1% cut falls between its two largest scores at 200). */
+const HELD_OUT_CALIBRATION_ROWS = 200;
+/** Training rows up to which a detector with fewer held-out rows is calibrated by cross-fitting. */
+const CROSS_FIT_MAX_ROWS = 5000;
+const CROSS_FIT_FOLDS = 5;
 const ARTIFACT_FORMAT = 1;
 
-/** Per-row reconstruction errors, and when asked for, per-cell errors (rows × width) and the codes (rows × codeSize). */
+/**
+ * Per-row reconstruction errors and anomaly scores (the detector's: for detector `ae` the same array), and when asked
+ * for, per-cell errors (rows × width) and the codes (rows × codeSize).
+ */
 export interface Scores {
   errors: Float32Array;
+  scores: Float32Array;
   cellErrors?: Float32Array;
   codes?: Float32Array;
 }
 
 export interface FitOptions extends FitHooks {
-  /** How the anomaly threshold is estimated from validation errors (training errors without validation rows). */
+  /** How the anomaly threshold is estimated from the validation rows' anomaly scores (all training rows without validation rows). */
   threshold?: ThresholdMethod;
 }
 
@@ -46,6 +57,8 @@ interface ArtifactHeader {
   encoder: LayerSpec[];
   decoder: LayerSpec[];
   createdAt: string;
+  /** Absent in models saved before detectors existed (they score by reconstruction error, uncalibrated). */
+  detector?: DetectorHeader;
 }
 
 const count = z.number().int().positive();
@@ -64,6 +77,12 @@ const ArtifactHeaderSchema = z.looseObject({
   encoder: z.array(LayerSpecSchema),
   decoder: z.array(LayerSpecSchema),
   createdAt: z.string(),
+  detector: z.object({
+    kind: z.enum(DETECTORS),
+    calibrationRows: z.number().int().nonnegative(),
+    ensemble: z.object({ ae: z.object({ center: finite, spread: finite }), iforest: z.object({ center: finite, spread: finite }) }).optional(),
+    forest: z.object({ sampleSize: count, trees: count, nodes: count }).optional(),
+  }).optional(),
 });
 
 /**
@@ -91,6 +110,19 @@ function checkArtifact(raw: unknown, weights: readonly Float32Array[], source: s
       }
       shapes.push({ name: `${part} layer ${i + 1} kernel`, shape: [spec.inputs, spec.units] }, { name: `${part} layer ${i + 1} bias`, shape: [spec.units] });
     });
+  }
+  const detector = header.detector;
+  if (detector) {
+    const n = CALIBRATION_SCORES;
+    shapes.push({ name: 'detector medians', shape: [inputWidth] });
+    const reference = weights[shapes.length];
+    if (reference !== undefined && reference.length > n) throw fail(`${reference.length} detector reference scores, at most ${n}`);
+    shapes.push({ name: 'detector reference scores', shape: [reference?.length ?? 0] });
+    if (detector.forest) {
+      const { nodes, trees } = detector.forest;
+      for (const part of ['features', 'values', 'children']) shapes.push({ name: `isolation forest ${part}`, shape: [nodes] });
+      shapes.push({ name: 'isolation forest roots', shape: [trees] });
+    }
   }
   checkWeightShapes(weights, shapes, source);
   // The header as written (the parsed copy reorders keys): a model saved again gives the same bytes.
@@ -120,6 +152,7 @@ export class Autoencoder {
     public threshold: Threshold | null,
     readonly fingerprint: string,
     readonly createdAt: string,
+    readonly detector: Detector,
   ) {}
 
   get inputWidth(): number { return this.config.inputWidth; }
@@ -131,8 +164,24 @@ export class Autoencoder {
     return { encoder: copy(this.encoder), decoder: copy(this.decoder) };
   }
 
-  /** Trains a new model on `data` (the scaler is fitted on it too). */
+  /**
+   * Trains a new model on `data` (the scaler is fitted on it too) and calibrates its detector on rows it did not
+   * train on (see {@link calibrationParts}), from which the threshold is estimated.
+   */
   static async fit(data: Matrix, options: ModelOptions = {}, fitOptions: FitOptions = {}): Promise<Autoencoder> {
+    const { model, validationIndex } = await Autoencoder.train(data, options, fitOptions);
+    try {
+      const parts = await model.calibrationParts(data, validationIndex, options, fitOptions.signal);
+      model.threshold = estimateThreshold(model.detector.calibrate(parts), fitOptions.threshold);
+      return model;
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+  }
+
+  /** The network trained on `data` and its detector fitted on the training rows without the validation rows; uncalibrated. */
+  private static async train(data: Matrix, options: ModelOptions, fitOptions: FitHooks): Promise<{ model: Autoencoder; validationIndex: Uint32Array }> {
     checkMatrix(data);
     if (data.rows < 2) throw new InputError(`training needs at least 2 rows, got ${data.rows}`, { source: data.source });
     const config = resolveModelConfig(options, data.width);
@@ -146,17 +195,51 @@ export class Autoencoder {
       : await backpropagate(training, config, fitOptions);
     try {
       const features = data.features ?? Array.from({ length: data.width }, (_, j) => `f${j + 1}`);
-      const model = new Autoencoder(config, features, scaler, encoder, decoder, history, null, dataFingerprint(data), new Date().toISOString());
-      const reference = validationIndex.length > 0
-        ? { values: gatherRows(data.values, data.width, validationIndex), rows: validationIndex.length, width: data.width }
-        : data;
-      model.threshold = estimateThreshold(model.score(reference).errors, fitOptions.threshold);
-      return model;
+      const held = new Uint8Array(data.rows);
+      for (const i of validationIndex) held[i] = 1;
+      const trainIndex = validationIndex.length > 0 ? Array.from({ length: data.rows }, (_, i) => i).filter((i) => held[i] === 0) : undefined;
+      const fitRows = trainIndex ? gatherRows(scaled, data.width, trainIndex) : scaled;
+      const detector = Detector.fit(config.detector, fitRows, trainIndex?.length ?? data.rows, data.width, config.seed);
+      const model = new Autoencoder(config, features, scaler, encoder, decoder, history, null, dataFingerprint(data), new Date().toISOString(), detector);
+      return { model, validationIndex };
     } catch (error) {
       disposeStack(encoder);
       disposeStack(decoder);
       throw error;
     }
+  }
+
+  /**
+   * The score components of rows no model trained on, to calibrate the detector: the validation rows when there are
+   * at least HELD_OUT_CALIBRATION_ROWS of them; else, for up to CROSS_FIT_MAX_ROWS rows, out-of-fold scores of every
+   * row from CROSS_FIT_FOLDS models each trained on the other folds (cross-conformal calibration: a few dozen held-out
+   * rows cannot place a 1% cut, and small tables train fast); else the validation rows, or the training rows when
+   * there are none (then p-values are optimistic: training rows score lower than new ones).
+   */
+  private async calibrationParts(data: Matrix, validationIndex: Uint32Array, options: ModelOptions, signal?: AbortSignal): Promise<ScoreParts> {
+    const rowsOf = (index: ArrayLike<number>) => ({ values: gatherRows(data.values, data.width, index), rows: index.length, width: data.width });
+    if (validationIndex.length >= HELD_OUT_CALIBRATION_ROWS || data.rows > CROSS_FIT_MAX_ROWS || data.rows < 2 * CROSS_FIT_FOLDS) {
+      return this.scoreParts(validationIndex.length > 0 ? rowsOf(validationIndex) : data);
+    }
+    const order = permutation(data.rows, seededRandom(`calibration:${this.config.seed}`));
+    const ae = new Float32Array(data.rows);
+    const iforest = this.config.detector === 'ae' ? undefined : new Float32Array(data.rows);
+    for (let fold = 0; fold < CROSS_FIT_FOLDS; fold++) {
+      const out = Array.from(order).filter((_, k) => k % CROSS_FIT_FOLDS === fold);
+      const inFold = new Set(out);
+      const rest = Array.from({ length: data.rows }, (_, i) => i).filter((i) => !inFold.has(i));
+      const { model } = await Autoencoder.train(rowsOf(rest), options, { signal });
+      try {
+        const parts = model.scoreParts(rowsOf(out));
+        out.forEach((row, k) => {
+          ae[row] = parts.ae[k];
+          if (iforest) iforest[row] = parts.iforest![k];
+        });
+      } finally {
+        model.dispose();
+      }
+    }
+    return { ae, iforest };
   }
 
   /** Latent codes, rows × codeSize. */
@@ -187,15 +270,68 @@ export class Autoencoder {
    */
   score(data: Matrix, options: { cells?: boolean; codes?: boolean } = {}): Scores {
     checkMatrix(data, this.inputWidth);
+    const scaled = this.scale(data);
+    const pass = this.pass(scaled, data.rows, options);
+    return { ...pass, scores: this.detector.scores(pass.errors, scaled, data.rows) };
+  }
+
+  /** The parts of an ensemble's score: reconstruction errors and, with a forest, its scores (for comparisons). */
+  scoreParts(data: Matrix): { ae: Float32Array; iforest?: Float32Array } {
+    checkMatrix(data, this.inputWidth);
+    const scaled = this.scale(data);
+    return { ae: this.pass(scaled, data.rows, {}).errors, iforest: this.detector.forestScores(scaled, data.rows) };
+  }
+
+  /** P-values of anomaly scores against the validation rows (shared/ml/calibration.ts); undefined for an uncalibrated model. */
+  pValues(scores: ArrayLike<number>): Float64Array | undefined {
+    return this.detector.pValues(scores);
+  }
+
+  /**
+   * Per-feature attribution of each row's anomaly score, by occlusion: how much the score falls when that feature
+   * alone is set to its training median (in the scaled space), for every detector alike; the `k` largest (positive)
+   * contributions per row, largest first. Costs (width + 1) scorings per row: meant for alerted rows. Empty lists
+   * for a model saved before detectors existed (no medians).
+   */
+  attribute(data: Matrix, k = 3): { feature: string; contribution: number }[][] {
+    checkMatrix(data, this.inputWidth);
+    const width = this.inputWidth;
+    const medians = this.detector.medians;
+    if (medians.some((m) => Number.isNaN(m))) return Array.from({ length: data.rows }, () => []);
+    const scaled = this.scale(data);
+    const variants = width + 1;
+    const out: { feature: string; contribution: number }[][] = [];
+    const probe = new Float32Array(variants * width);
+    for (let r = 0; r < data.rows; r++) {
+      const row = scaled.subarray(r * width, (r + 1) * width);
+      for (let v = 0; v < variants; v++) probe.set(row, v * width);
+      for (let j = 0; j < width; j++) probe[(j + 1) * width + j] = medians[j];
+      const scores = this.detector.scores(this.pass(probe, variants, {}).errors, probe, variants);
+      const ranked: { feature: string; contribution: number }[] = [];
+      for (let j = 0; j < width; j++) {
+        const contribution = scores[0] - scores[j + 1];
+        if (contribution > 0) ranked.push({ feature: this.features[j], contribution });
+      }
+      out.push(ranked.sort((a, b) => b.contribution - a.contribution).slice(0, k));
+    }
+    return out;
+  }
+
+  private scale(data: Matrix): Float32Array {
+    const native = this.nativeStacks();
+    return native ? native.scale(data.values, data.rows) : applyScaler(this.scaler, data.values, this.inputWidth);
+  }
+
+  /** One forward pass over scaled rows: reconstruction errors, and cell errors and codes on request. */
+  private pass(scaled: Float32Array, rows: number, options: { cells?: boolean; codes?: boolean }): Omit<Scores, 'scores'> {
     const width = this.inputWidth;
     const native = this.nativeStacks();
-    const scaled = native ? native.scale(data.values, data.rows) : applyScaler(this.scaler, data.values, width);
-    const errors = new Float32Array(data.rows);
-    const cells = options.cells ? new Float32Array(data.rows * width) : undefined;
-    const codes = options.codes ? new Float32Array(data.rows * this.codeSize) : undefined;
+    const errors = new Float32Array(rows);
+    const cells = options.cells ? new Float32Array(rows * width) : undefined;
+    const codes = options.codes ? new Float32Array(rows * this.codeSize) : undefined;
     if (native) {
-      for (let start = 0; start < data.rows; start += BATCH) {
-        const n = Math.min(BATCH, data.rows - start);
+      for (let start = 0; start < rows; start += BATCH) {
+        const n = Math.min(BATCH, rows - start);
         const x = scaled.subarray(start * width, (start + n) * width);
         const z = native.encoder(x, n);
         native.errors(native.decoder(z, n), x, n, errors, start, cells, start * width);
@@ -205,8 +341,8 @@ export class Autoencoder {
     }
     // Fewer rows per slice for a wide network, so that no slice passes STEP_VALUES_LIMIT (the wasm heap is finite).
     const batch = stepRows(this.units, BATCH);
-    for (let start = 0; start < data.rows; start += batch) {
-      const n = Math.min(batch, data.rows - start);
+    for (let start = 0; start < rows; start += batch) {
+      const n = Math.min(batch, rows - start);
       tf.tidy(() => {
         const x = tf.tensor2d(scaled.subarray(start * width, (start + n) * width), [n, width]);
         const z = forward(this.encoder, x);
@@ -232,7 +368,9 @@ export class Autoencoder {
       threshold: this.threshold, history: this.history, fingerprint: this.fingerprint,
       encoder: specsOf(this.encoder), decoder: specsOf(this.decoder), createdAt: this.createdAt,
     };
-    return encodeArtifact(header, [...stackWeights(this.encoder), ...stackWeights(this.decoder)]);
+    const detector = this.detector.toParts();
+    header.detector = detector.header;
+    return encodeArtifact(header, [...stackWeights(this.encoder), ...stackWeights(this.decoder), ...detector.arrays]);
   }
 
   /**
@@ -246,10 +384,19 @@ export class Autoencoder {
     }
     const header = checkArtifact(raw, weights, source);
     const split = 2 * header.encoder.length;
+    const end = split + 2 * header.decoder.length;
+    const width = header.config.inputWidth;
+    let detector: Detector;
+    try {
+      detector = header.detector ? Detector.fromParts(header.detector, weights.slice(end), width) : Detector.legacy(width);
+    } catch (error) {
+      throw error instanceof InputError ? artifactError(source, error.message) : error;
+    }
     const encoder = restoreStack(header.encoder, weights.slice(0, split));
-    const decoder = restoreStack(header.decoder, weights.slice(split));
-    return new Autoencoder(header.config, header.features, header.scaler, encoder, decoder, header.history,
-      header.threshold, header.fingerprint, header.createdAt);
+    const decoder = restoreStack(header.decoder, weights.slice(split, end));
+    const config = { ...header.config, detector: header.config.detector ?? 'ae' };
+    return new Autoencoder(config, header.features, header.scaler, encoder, decoder, header.history,
+      header.threshold, header.fingerprint, header.createdAt, detector);
   }
 
   dispose(): void {

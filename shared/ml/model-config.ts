@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../contracts/errors.js';
 import { MODEL_LIMITS } from '../contracts/limits.js';
+import { DETECTORS } from './detector.js';
 
 /** Activations accepted for hidden, code and output layers. */
 export const ACTIVATIONS = ['relu', 'elu', 'selu', 'tanh', 'sigmoid', 'linear', 'leaky_relu', 'softplus'] as const;
@@ -115,6 +116,8 @@ export const ModelOptionsSchema = z
     scale: z.enum(SCALERS).default('minmax'),
     /** Seed for weight initialisation, shuffling, validation split and noise. Default 0. */
     seed: z.number().int().nonnegative().default(0),
+    /** The anomaly score (shared/ml/detector.ts): ae (reconstruction error), iforest or ensemble. Default ae. */
+    detector: z.enum(DETECTORS).default('ae'),
   })
   .strict();
 

@@ -1,4 +1,7 @@
-/** The records with the largest reconstruction error, and the features that contribute most to each one's error. */
+/**
+ * The records with the largest anomaly score, with the features that contribute most to each one's reconstruction
+ * error and the attribution of its score to features.
+ */
 import type { Autoencoder } from '../ml/autoencoder.js';
 import { featureAligner, rowsWithIds } from '../pipeline/rows.js';
 import type { DatasetStore } from '../store/datasets.js';
@@ -32,13 +35,21 @@ export async function topAnomalies(
   const top = await deps.embeddings.top(t, options.top ?? 10);
   const rows = top.length > 0 ? await rowsWithIds(deps.datasets, t.dataset, new Set(top.map((a) => a.id))) : undefined;
   const featuresOf = new Map<string, Anomaly['features']>();
+  const attributionOf = new Map<string, Anomaly['attribution']>();
   if (rows) {
     const table = featureAligner(rows.features, model.features, t.dataset)(rows);
     const cells = model.score(table, { cells: true }).cellErrors!;
-    table.ids.forEach((id, r) => featuresOf.set(id, model.topFeatures(cells.subarray(r * table.width, (r + 1) * table.width), options.features ?? 3)));
+    const attribution = model.attribute(table, options.features ?? 3);
+    table.ids.forEach((id, r) => {
+      featuresOf.set(id, model.topFeatures(cells.subarray(r * table.width, (r + 1) * table.width), options.features ?? 3));
+      attributionOf.set(id, attribution[r]);
+    });
   }
-  const anomalies = top.map(({ id, error }): Anomaly => ({
+  const pValues = model.pValues(top.map((a) => a.error));
+  const anomalies = top.map(({ id, error }, i): Anomaly => ({
     id, error, anomalous: options.threshold !== undefined && error > options.threshold,
+    ...(pValues ? { pValue: pValues[i] } : {}),
+    attribution: attributionOf.get(id) ?? [],
     ...optional('label', options.labels?.get(id)),
     ...optional('cluster', options.clusters?.get(id)),
     ...optional('prediction', options.predictions?.get(id)),

@@ -37,6 +37,7 @@ export interface RunFacts {
 /** A record among those with the largest reconstruction error. */
 export interface Anomaly {
   id: string;
+  /** Its stored anomaly score (the reconstruction error for detector `ae`). */
   error: number;
   /** Above the report's threshold. */
   anomalous: boolean;
@@ -45,6 +46,10 @@ export interface Anomaly {
   prediction?: string;
   /** Features with the largest reconstruction error in this record, largest first; empty when its row is gone. */
   features: { feature: string; error: number }[];
+  /** The features whose replacement by their training median lowers its anomaly score most (Autoencoder.attribute). */
+  attribution: { feature: string; contribution: number }[];
+  /** Its score's p-value against the model's held-out normal rows, when the model is calibrated. */
+  pValue?: number;
 }
 
 /** One point of the 2-D view of the codes (a seeded sample of the records). */

@@ -147,10 +147,10 @@ function classification(d: ReportData, charts: ReportCharts): SafeHtml {
 function anomalies(d: ReportData): SafeHtml {
   if (d.anomalies.length === 0) return note('No records.');
   const optional = { label: d.anomalies.some((a) => a.label !== undefined), cluster: d.anomalies.some((a) => a.cluster !== undefined), prediction: d.anomalies.some((a) => a.prediction !== undefined) };
-  return html`<p class="sub">The ${d.anomalies.length} records with the largest reconstruction error, with the features whose reconstruction error is largest in each (error per feature in brackets).</p>
+  return html`<p class="sub">The ${d.anomalies.length} records with the largest anomaly score, with its p-value (how often normal data scores as high), the features whose reconstruction error is largest in each (error per feature in brackets) and the features whose replacement by their training median lowers the score most (the fall in brackets).</p>
 <table>
-<tr><th>#</th><th>record</th><th>error</th><th>above threshold</th>${optional.label ? html`<th>label</th>` : ''}${optional.cluster ? html`<th>cluster</th>` : ''}${optional.prediction ? html`<th>SVM prediction</th>` : ''}<th>top features</th></tr>
-${d.anomalies.map((a, i) => html`<tr><td class="num">${i + 1}</td><td><code>${a.id}</code></td><td class="num">${figure(a.error)}</td><td>${a.anomalous ? html`<span class="yes">yes</span>` : 'no'}</td>${optional.label ? html`<td>${a.label ?? '-'}</td>` : ''}${optional.cluster ? html`<td>${a.cluster ?? '-'}</td>` : ''}${optional.prediction ? html`<td>${a.prediction ?? '-'}</td>` : ''}<td>${a.features.map((f, j) => html`${j > 0 ? ', ' : ''}<code>${f.feature}</code> (${figure(f.error)})`)}</td></tr>\n`)}</table>
+<tr><th>#</th><th>record</th><th>score</th><th>p-value</th><th>above threshold</th>${optional.label ? html`<th>label</th>` : ''}${optional.cluster ? html`<th>cluster</th>` : ''}${optional.prediction ? html`<th>SVM prediction</th>` : ''}<th>top features</th><th>attribution</th></tr>
+${d.anomalies.map((a, i) => html`<tr><td class="num">${i + 1}</td><td><code>${a.id}</code></td><td class="num">${figure(a.error)}</td><td class="num">${a.pValue === undefined ? '-' : figure(a.pValue)}</td><td>${a.anomalous ? html`<span class="yes">yes</span>` : 'no'}</td>${optional.label ? html`<td>${a.label ?? '-'}</td>` : ''}${optional.cluster ? html`<td>${a.cluster ?? '-'}</td>` : ''}${optional.prediction ? html`<td>${a.prediction ?? '-'}</td>` : ''}<td>${a.features.map((f, j) => html`${j > 0 ? ', ' : ''}<code>${f.feature}</code> (${figure(f.error)})`)}</td><td>${a.attribution.map((f, j) => html`${j > 0 ? ', ' : ''}<code>${f.feature}</code> (${figure(f.contribution)})`)}</td></tr>\n`)}</table>
 ${note(d.notes.anomalies)}`;
 }
 

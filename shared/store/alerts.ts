@@ -1,9 +1,10 @@
 /**
  * Anomaly alerts on a capped Redis Stream (`keys.alerts()`), readable by any Redis client: every field is a flat
- * string (`features` is a JSON array of `{feature, error}`), e.g. `XREAD BLOCK 0 STREAMS lf:alerts $` in redis-cli.
+ * string (`features` is a JSON array of `{feature, error}`, `attribution` one of `{feature, contribution}`), e.g. `XREAD BLOCK 0 STREAMS lf:alerts $` in redis-cli.
  *
  * Every appended alert is also PUBLISHed on `keys.alertsChannel()` (e.g. `SUBSCRIBE lf:alerts:live`) as one JSON
- * object: `{"id": <stream entry id>, source, record, score, threshold, severity, model, version, features, at, kind}`
+ * object: `{"id": <stream entry id>, source, record, score, threshold, severity, model, version, features, at, kind,
+ * pValue, attribution}` (the last two when known)
  * (fire-and-forget: a listener that was not subscribed misses it; the stream keeps it).
  *
  * Every appended alert is counted per source, severity and kind in `keys.telemetry.alerts()` (store/telemetry.ts), in
@@ -20,7 +21,7 @@ export interface Alert {
   source: string;
   /** The record id. */
   record: string;
-  /** Its reconstruction error. */
+  /** Its anomaly score (the model's detector's: the reconstruction error for detector `ae`); a drift alert's statistic. */
   score: number;
   /** The threshold it exceeded. */
   threshold: number;
@@ -33,6 +34,13 @@ export interface Alert {
   at: string;
   /** Default `anomaly`. */
   kind?: 'anomaly' | 'drift';
+  /**
+   * How often normal data scores this high (shared/ml/calibration.ts), or a drift test's p-value; absent for models
+   * saved before calibration existed. With it, the severity is the p-value's (severityOfPValue).
+   */
+  pValue?: number;
+  /** The features whose replacement by their training median lowers the score most, largest first (Autoencoder.attribute). */
+  attribution?: { feature: string; contribution: number }[];
 }
 
 export interface AlertEntry {
@@ -254,6 +262,8 @@ export function alertJson(alert: Alert, id?: string): string {
   const body = {
     source: alert.source, record: alert.record, score: alert.score, threshold: alert.threshold, severity: alert.severity,
     model: alert.model, version: alert.version, features: alert.features, at: alert.at, kind: alert.kind ?? 'anomaly',
+    ...(alert.pValue !== undefined ? { pValue: alert.pValue } : {}),
+    ...(alert.attribution !== undefined ? { attribution: alert.attribution } : {}),
   };
   return JSON.stringify(id === undefined ? body : { id, ...body });
 }
@@ -263,6 +273,8 @@ function toFields(alert: Alert): string[] {
     'source', alert.source, 'record', alert.record, 'score', String(alert.score), 'threshold', String(alert.threshold),
     'severity', alert.severity, 'model', alert.model, 'version', String(alert.version),
     'features', JSON.stringify(alert.features), 'at', alert.at, 'kind', alert.kind ?? 'anomaly',
+    ...(alert.pValue !== undefined ? ['pValue', String(alert.pValue)] : []),
+    ...(alert.attribution !== undefined ? ['attribution', JSON.stringify(alert.attribution)] : []),
   ];
 }
 
@@ -291,6 +303,8 @@ function toEntry([id, flat]: [string, string[]]): AlertEntry {
       model: f.get('model') ?? '', version: Number.isSafeInteger(version) && version >= 0 ? version : 0,
       features: toFeatures(f.get('features')), at: at !== undefined && at !== '' ? at : new Date(Number(id.split('-')[0])).toISOString(),
       kind: f.get('kind') === 'drift' ? 'drift' : 'anomaly',
+      ...pValueOf(f.get('pValue')),
+      ...(f.has('attribution') ? { attribution: toPairs(f.get('attribution'), 'contribution').map(([feature, contribution]) => ({ feature, contribution })) } : {}),
     },
   };
 }
@@ -300,7 +314,18 @@ function toNumber(text: string | undefined): number {
   return text === undefined || text.trim() === '' ? NaN : Number(text);
 }
 
+/** A `pValue` field in [0, 1], else nothing. */
+function pValueOf(text: string | undefined): { pValue?: number } {
+  const p = toNumber(text);
+  return p >= 0 && p <= 1 ? { pValue: p } : {};
+}
+
 function toFeatures(text: string | undefined): Alert['features'] {
+  return toPairs(text, 'error').map(([feature, error]) => ({ feature, error }));
+}
+
+/** `[{feature: string, <key>: finite number}]` items of a JSON array (at most MAX_FEATURES), others skipped. */
+function toPairs(text: string | undefined, key: string): [string, number][] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text ?? '[]');
@@ -308,12 +333,12 @@ function toFeatures(text: string | undefined): Alert['features'] {
     return [];
   }
   if (!Array.isArray(parsed)) return [];
-  const features: Alert['features'] = [];
+  const pairs: [string, number][] = [];
   for (const item of parsed as unknown[]) {
-    if (features.length === MAX_FEATURES) break;
+    if (pairs.length === MAX_FEATURES) break;
     if (typeof item !== 'object' || item === null) continue;
-    const { feature, error } = item as { feature?: unknown; error?: unknown };
-    if (typeof feature === 'string' && typeof error === 'number' && Number.isFinite(error)) features.push({ feature, error });
+    const { feature, [key]: value } = item as Record<string, unknown>;
+    if (typeof feature === 'string' && typeof value === 'number' && Number.isFinite(value)) pairs.push([feature, value]);
   }
-  return features;
+  return pairs;
 }

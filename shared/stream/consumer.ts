@@ -27,7 +27,8 @@ import type { Autoencoder } from '../ml/autoencoder.js';
 import { isRuntimeCorruption } from '../ml/backend.js';
 import type { Logger } from '../pipeline/log.js';
 import type { ModelCache } from '../pipeline/model-cache.js';
-import { severityOf, type Alert } from '../store/alerts.js';
+import type { Alert } from '../store/alerts.js';
+import { anomalyAlerts } from '../pipeline/anomaly-alerts.js';
 import type { EmbeddingStore, EmbeddingTarget } from '../store/embeddings.js';
 import { duplicateRedis, isCluster, type RedisClient } from '../store/redis.js';
 import { STREAM_GROUP, type SourceConfig } from '../store/sources.js';
@@ -43,6 +44,9 @@ export type AlertSink = (alerts: Alert[], once?: string) => Promise<unknown>;
 /** DriftMonitor.observe: a `drift` alert to publish when the source starts drifting. */
 export type DriftObserver = (source: string, model: string, version: number, errors: ArrayLike<number>, baseline: DriftBaseline) => Promise<Alert | undefined>;
 
+/** DriftMonitor.test: the drift alerts of windows that `scores` completed. */
+export type DriftTester = (source: string, model: string, version: number, scores: ArrayLike<number>, reference: Float32Array | undefined) => Promise<Alert[]>;
+
 export interface ConsumerDeps {
   /** Commands (never blocked). */
   redis: RedisClient;
@@ -53,6 +57,8 @@ export interface ConsumerDeps {
   publish: AlertSink;
   /** Rolling drift per source against the model's validation loss; none: no drift alerts. */
   drift?: DriftObserver;
+  /** DriftMonitor.test: the KS drift test of anomaly scores against the model's reference scores; none: no test. */
+  driftTest?: DriftTester;
   log: Logger;
   /**
    * Called when scoring broke the TensorFlow.js runtime (shared/ml/backend.ts `isRuntimeCorruption`): this consumer
@@ -72,7 +78,6 @@ export interface BatchOutcome {
   version?: number;
 }
 
-const TOP_FEATURES = 3;
 /** First wait after a failed batch (e.g. no production version yet, Redis unreachable), doubled up to MAX_RETRY_MS. */
 const RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
@@ -219,7 +224,7 @@ export class SourceConsumer {
     good.forEach(({ record }, i) => values.set(record.values, i * width));
     const ids = good.map((g) => g.record.id);
     const matrix = { values, rows: good.length, width, ids, features: model.features, source: `stream ${this.source}` };
-    const { codes, errors, cellErrors } = model.score(matrix, { cells: true, codes: true });
+    const { codes, errors, scores } = model.score(matrix, { codes: true });
     if (errors.some((e) => Number.isNaN(e))) {
       const unscorable = good.filter((_, i) => Number.isNaN(errors[i])).map(({ entry, record, fields }) => ({
         entry, fields, reason: `the model's reconstruction error is NaN: its layers overflow on these values (largest magnitude ${record.values.reduce((m, v) => Math.max(m, Math.abs(v)), 0)})`,
@@ -229,32 +234,33 @@ export class SourceConsumer {
       return { alerts: scored.alerts, unscorable: [...unscorable, ...scored.unscorable] };
     }
     await this.ensureBegun(target, model.codeSize);
-    await this.deps.embeddings.writeBatch(target, ids, codes!, errors, { maxLen: this.deps.options.embeddingsMaxLen });
+    await this.deps.embeddings.writeBatch(target, ids, codes!, scores, { maxLen: this.deps.options.embeddingsMaxLen });
 
     const threshold = model.threshold?.value;
-    const alerts: Alert[] = [];
+    let alerts: Alert[] = [];
     if (threshold !== undefined && Number.isFinite(threshold)) {
-      const at = new Date().toISOString();
-      for (let i = 0; i < good.length; i++) {
-        if (!(errors[i] > threshold)) continue;
-        alerts.push({
-          source: this.source, record: ids[i], score: errors[i], threshold, severity: severityOf(errors[i], threshold),
-          model: target.model, version: target.version, features: model.topFeatures(cellErrors!.subarray(i * width, (i + 1) * width), TOP_FEATURES),
-          at, kind: 'anomaly',
-        });
-      }
+      alerts = anomalyAlerts(model, matrix, ids, scores, threshold, { source: this.source, model: target.model, version: target.version });
       if (alerts.length > 0) await this.deps.publish(alerts, `${target.model}@${target.version}:${target.dataset}`);
     }
-    await this.observeDrift(model, target, errors);
+    await this.observeDrift(model, target, errors, scores);
     await Promise.all([this.ack(good.map((g) => g.entry)), this.telemetry.recordsScored(this.source, good.length)]);
     return { alerts: alerts.length, unscorable: [] };
   }
 
   /**
-   * Feeds the batch's errors to the drift monitor (baseline: `driftBaseline`, the kept epoch's validation loss). Advisory: a failure
-   * is logged and does not hold the batch back. An entry delivered twice is counted twice.
+   * Feeds the batch's anomaly scores to the drift test (against the model's reference scores) and its errors to the
+   * rolling drift rule (baseline: `driftBaseline`, the kept epoch's validation loss). Advisory: a failure is logged and
+   * does not hold the batch back. An entry delivered twice is counted twice.
    */
-  private async observeDrift(model: Autoencoder, target: EmbeddingTarget, errors: Float32Array): Promise<void> {
+  private async observeDrift(model: Autoencoder, target: EmbeddingTarget, errors: Float32Array, scores: Float32Array): Promise<void> {
+    if (this.deps.driftTest) {
+      try {
+        const alerts = await this.deps.driftTest(this.source, target.model, target.version, scores, model.detector.calibration?.scores);
+        if (alerts.length > 0) await this.deps.publish(alerts);
+      } catch (error) {
+        this.deps.log.warn(`source ${this.source}: drift test failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
     if (!this.deps.drift) return;
     const h = model.history;
     const baseline = driftBaseline({ valLoss: h.epochs[h.bestEpoch - 1]?.valLoss, finalLoss: h.epochs.at(-1)?.loss, threshold: model.threshold?.value });

@@ -81,4 +81,24 @@ test('detect publishes through the AlertPublisher: stream, webhook jobs keyed by
   assert.equal(again.alerts, first.alerts);
   assert.equal((await store.read()).length, first.alerts);
   assert.equal((await webhook.getJobs(['waiting', 'delayed', 'active'])).length, first.alerts);
+
+  // Another detector through the same jobs: an isolation forest, its threshold set for 5% false alarms. The encode
+  // job stores its scores, the detect job alerts on them with p-values and attributions.
+  const forest = await settled(queues.train, (await queues.train.add('train', {
+    model: 'wine-if', dataset: 'wine', options: { epochs: 5, seed: 0, detector: 'iforest' }, threshold: { method: 'fpr', value: 0.05 },
+  })).id!);
+  assert.equal(forest.state, 'completed', forest.job.failedReason);
+  assert.equal((await settled(queues.encode, (await queues.encode.add('encode', { model: 'wine-if', version: 1, dataset: 'wine' })).id!)).state, 'completed');
+  const flagged = await settled(queues.detect, (await queues.detect.add('detect', { model: 'wine-if', version: 1, dataset: 'wine' })).id!);
+  assert.equal(flagged.state, 'completed', flagged.job.failedReason);
+  const forestAlerts = (await store.read()).map((e) => e.alert).filter((a) => a.model === 'wine-if');
+  const raised = flagged.job.returnvalue.alerts;
+  assert.ok(raised > 0 && raised < 36, `${raised} of 178 training rows alerted at fpr 0.05`);
+  // Records the first model alerted on are still cooling down (60 s per record): only the others reach the stream.
+  assert.ok(forestAlerts.length > 0 && forestAlerts.length <= raised);
+  for (const a of forestAlerts) {
+    assert.ok(a.score > a.threshold && a.score < 1, `an isolation-forest score in (threshold, 1): ${a.score}`);
+    assert.ok(a.pValue! <= 0.05, `p ${a.pValue}`);
+    assert.ok(a.attribution!.length > 0);
+  }
 });

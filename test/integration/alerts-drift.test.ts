@@ -85,3 +85,41 @@ describe('DriftMonitor', () => {
     assert.deepEqual([state?.version, state?.count, state?.drifting], [2, 100, false]);
   });
 });
+
+describe('DriftMonitor.test (KS on anomaly scores)', () => {
+  const normal = (random: () => number, shift = 0) => shift + Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const reference = (() => {
+    const random = seededRandom(99);
+    return Float32Array.from({ length: 2000 }, () => normal(random)).sort();
+  })();
+
+  test('windows of normal scores: false alarms near alpha; shifted scores: an alert with its p-value; several consumers share the windows', async () => {
+    const keys = keyspace(fixture.prefix());
+    const monitor = new DriftMonitor(fixture.redis(), keys, { window: 200, factor: 2, alpha: 0.05 });
+    const random = seededRandom(7);
+    let alarms = 0;
+    // 100 windows of 200 normal scores, in batches of 50 from two "consumers" (two monitors on one Redis).
+    const other = new DriftMonitor(fixture.redis(), keys, { window: 200, factor: 2, alpha: 0.05 });
+    for (let b = 0; b < 400; b++) {
+      const batch = Float32Array.from({ length: 50 }, () => normal(random));
+      alarms += (await (b % 2 === 0 ? monitor : other).test('meters', 'ae', 1, batch, reference)).length;
+    }
+    assert.ok(alarms <= 12, `${alarms} false alarms in 100 windows at alpha 0.05`);
+    assert.equal(await fixture.redis().llen(keys.stream.driftWindow('meters')), 1, 'every full window was taken (the version tag stays)');
+
+    const shifted = Float32Array.from({ length: 200 }, () => normal(random, 0.6));
+    const [alert] = await monitor.test('meters', 'ae', 1, shifted, reference);
+    assert.equal(alert.kind, 'drift');
+    assert.equal(alert.record, 'drift-test');
+    assert.ok(alert.pValue! < 1e-6 && alert.score > alert.threshold, `p ${alert.pValue}, D ${alert.score} vs ${alert.threshold}`);
+    assert.deepEqual(await monitor.test('meters', 'ae', 1, shifted, undefined), [], 'no reference (uncalibrated model): no test');
+  });
+
+  test('a new model version starts a new window', async () => {
+    const keys = keyspace(fixture.prefix());
+    const monitor = new DriftMonitor(fixture.redis(), keys, { window: 100, factor: 2 });
+    await monitor.test('s', 'ae', 1, new Float32Array(60).fill(5), reference);
+    assert.deepEqual(await monitor.test('s', 'ae', 2, new Float32Array(60).fill(5), reference), [], 'the 60 scores of version 1 are not mixed in');
+    assert.equal((await monitor.test('s', 'ae', 2, new Float32Array(40).fill(5), reference)).length, 1);
+  });
+});

@@ -39,7 +39,7 @@ function fixture(withLabels: boolean): ReportData {
         confusion: { labels: [EVIL, 'class_1', 'class_2'], matrix: [[6, 0, 0], [1, 5, 0], [0, 1, 5]] },
       },
     } : {}),
-    anomalies: [{ id: EVIL, error: 0.07, anomalous: true, label: EVIL, features: [{ feature: EVIL, error: 0.5 }] }],
+    anomalies: [{ id: EVIL, error: 0.07, anomalous: true, label: EVIL, features: [{ feature: EVIL, error: 0.5 }], attribution: [{ feature: EVIL, contribution: 0.3 }], pValue: 0.001 }],
     notes: withLabels ? {} : { labels: 'The dataset has no labels: no errors by label, no colouring by label, no SVM confusion matrix.' },
   };
 }

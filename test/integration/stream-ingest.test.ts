@@ -134,7 +134,7 @@ test('1,000 records XADDed (10 anomalous, 5 malformed): all acknowledged, 10 ale
     assert.ok(['low', 'medium', 'high', 'critical'].includes(alert.severity));
     // Calibrated: the p-value says how rare the score is on normal data, and the attribution names features.
     assert.ok(alert.pValue !== undefined && alert.pValue > 0 && alert.pValue < 0.05, `p-value ${alert.pValue}`);
-    assert.ok(alert.attribution!.length > 0 && alert.attribution!.every((a) => wine.features!.includes(a.feature) && a.contribution > 0));
+    assert.ok(alert.attribution!.length > 0 && alert.attribution!.every((a) => wine.features.includes(a.feature) && a.contribution > 0));
   }
 
   const dlq = (await s.redis.xrange(s.keys.stream.dlq('plant'), '-', '+')) as [string, string[]][];

@@ -17,6 +17,7 @@ import { applyScaler, fitScaler, invertScaler, type Scaler } from './scaler.js';
 import { estimateThreshold, type Threshold, type ThresholdMethod } from './threshold.js';
 import { CALIBRATION_SCORES } from './calibration.js';
 import { Detector, DETECTORS, type DetectorHeader, type ScoreParts } from './detector.js';
+import { VAE_EPOCHS, VAE_LEARNING_RATE } from './vae.js';
 import { gatherRows, permutation, seededRandom } from './random.js';
 import { trainRecirculation, type RecirculationOptions } from './recirculation.js';
 import { backpropEngine, trainStacks, type FitHooks, type TrainingData, type TrainingHistory, type TrainingOutcome } from './train.js';
@@ -82,6 +83,7 @@ const ArtifactHeaderSchema = z.looseObject({
     calibrationRows: z.number().int().nonnegative(),
     ensemble: z.object({ ae: z.object({ center: finite, spread: finite }), iforest: z.object({ center: finite, spread: finite }) }).optional(),
     forest: z.object({ sampleSize: count, trees: count, nodes: count }).optional(),
+    vae: z.object({ encoder: z.array(LayerSpecSchema).max(64), decoder: z.array(LayerSpecSchema).max(64), seed: z.number().int() }).optional(),
   }).optional(),
 });
 
@@ -122,6 +124,16 @@ function checkArtifact(raw: unknown, weights: readonly Float32Array[], source: s
       const { nodes, trees } = detector.forest;
       for (const part of ['features', 'values', 'children']) shapes.push({ name: `isolation forest ${part}`, shape: [nodes] });
       shapes.push({ name: 'isolation forest roots', shape: [trees] });
+    }
+    if (detector.vae) {
+      const { encoder: venc, decoder: vdec } = detector.vae;
+      const chainOk = (specs: { inputs: number; units: number }[], first: number, last: number) =>
+        specs.length > 0 && specs[0].inputs === first && specs.at(-1)!.units === last && specs.every((l, i) => i === 0 || l.inputs === specs[i - 1].units);
+      const code = vdec[0]?.inputs ?? 0;
+      if (!chainOk(venc, inputWidth, 2 * code) || !chainOk(vdec, code, inputWidth)) throw fail('its VAE layers do not chain from the input to a code and back');
+      for (const [part, specs] of [['VAE encoder', venc], ['VAE decoder', vdec]] as const) {
+        specs.forEach((spec, i) => shapes.push({ name: `${part} layer ${i + 1} kernel`, shape: [spec.inputs, spec.units] }, { name: `${part} layer ${i + 1} bias`, shape: [spec.units] }));
+      }
     }
   }
   checkWeightShapes(weights, shapes, source);
@@ -199,7 +211,11 @@ export class Autoencoder {
       for (const i of validationIndex) held[i] = 1;
       const trainIndex = validationIndex.length > 0 ? Array.from({ length: data.rows }, (_, i) => i).filter((i) => held[i] === 0) : undefined;
       const fitRows = trainIndex ? gatherRows(scaled, data.width, trainIndex) : scaled;
-      const detector = Detector.fit(config.detector, fitRows, trainIndex?.length ?? data.rows, data.width, config.seed);
+      const vae = {
+        shape: { hidden: config.encoder.slice(0, -1), code: config.codeSize },
+        training: { epochs: Math.min(VAE_EPOCHS, config.epochs), batchSize: config.batchSize, learningRate: VAE_LEARNING_RATE, seed: config.seed },
+      };
+      const detector = await Detector.fit(config.detector, fitRows, trainIndex?.length ?? data.rows, data.width, config.seed, vae);
       const model = new Autoencoder(config, features, scaler, encoder, decoder, history, null, dataFingerprint(data), new Date().toISOString(), detector);
       return { model, validationIndex };
     } catch (error) {
@@ -223,7 +239,9 @@ export class Autoencoder {
     }
     const order = permutation(data.rows, seededRandom(`calibration:${this.config.seed}`));
     const ae = new Float32Array(data.rows);
-    const iforest = this.config.detector === 'ae' ? undefined : new Float32Array(data.rows);
+    const kind = this.config.detector;
+    const iforest = kind === 'iforest' || kind === 'ensemble' ? new Float32Array(data.rows) : undefined;
+    const vae = kind === 'vae' ? new Float32Array(data.rows) : undefined;
     for (let fold = 0; fold < CROSS_FIT_FOLDS; fold++) {
       const out = Array.from(order).filter((_, k) => k % CROSS_FIT_FOLDS === fold);
       const inFold = new Set(out);
@@ -234,12 +252,13 @@ export class Autoencoder {
         out.forEach((row, k) => {
           ae[row] = parts.ae[k];
           if (iforest) iforest[row] = parts.iforest![k];
+          if (vae) vae[row] = parts.vae![k];
         });
       } finally {
         model.dispose();
       }
     }
-    return { ae, iforest };
+    return { ae, iforest, vae };
   }
 
   /** Latent codes, rows × codeSize. */
@@ -276,10 +295,10 @@ export class Autoencoder {
   }
 
   /** The parts of an ensemble's score: reconstruction errors and, with a forest, its scores (for comparisons). */
-  scoreParts(data: Matrix): { ae: Float32Array; iforest?: Float32Array } {
+  scoreParts(data: Matrix): ScoreParts {
     checkMatrix(data, this.inputWidth);
     const scaled = this.scale(data);
-    return { ae: this.pass(scaled, data.rows, {}).errors, iforest: this.detector.forestScores(scaled, data.rows) };
+    return { ae: this.pass(scaled, data.rows, {}).errors, iforest: this.detector.forestScores(scaled, data.rows), vae: this.detector.vaeScores(scaled, data.rows) };
   }
 
   /** P-values of anomaly scores against the validation rows (shared/ml/calibration.ts); undefined for an uncalibrated model. */
@@ -402,6 +421,7 @@ export class Autoencoder {
   dispose(): void {
     disposeStack(this.encoder);
     disposeStack(this.decoder);
+    this.detector.dispose();
   }
 
   private nativeStacks(): NativeInference | null {

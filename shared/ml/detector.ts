@@ -6,6 +6,7 @@
  * Detectors (`detector` in the model options):
  * - `ae`: the reconstruction error (mean over features of the model's loss);
  * - `iforest`: an isolation forest (./isolation-forest.ts) grown on the model's scaled training rows;
+ * - `vae`: a variational autoencoder's reconstruction probability (./vae.ts), its own network of the same widths;
  * - `ensemble`: the mean of the two, each standardised by the median and interquartile range of its scores on the
  *   validation rows (so neither dominates by its units), the combination PyOD calls "average of standardised scores".
  * Every detector is fitted on the training rows without the validation rows, which calibrate it.
@@ -13,12 +14,14 @@
 import { InputError } from '../contracts/errors.js';
 import { calibrate, pValues, type Calibration } from './calibration.js';
 import { IsolationForest, type ForestArrays } from './isolation-forest.js';
+import type { LayerSpec } from './network.js';
+import { Vae, type VaeShape, type VaeTraining } from './vae.js';
 
-export const DETECTORS = ['ae', 'iforest', 'ensemble'] as const;
+export const DETECTORS = ['ae', 'iforest', 'vae', 'ensemble'] as const;
 export type DetectorName = (typeof DETECTORS)[number];
 
 /** What a detector combines: reconstruction errors, and the forest's scores when it has a forest. */
-export interface ScoreParts { ae: Float32Array; iforest?: Float32Array }
+export interface ScoreParts { ae: Float32Array; iforest?: Float32Array; vae?: Float32Array }
 
 /** Median and interquartile range of one component's validation scores. */
 export interface Standardiser { center: number; spread: number }
@@ -31,6 +34,8 @@ export interface DetectorHeader {
   ensemble?: { ae: Standardiser; iforest: Standardiser };
   /** Rows per tree and trees, with a forest (its four arrays follow). */
   forest?: { sampleSize: number; trees: number; nodes: number };
+  /** With a VAE: its layers (its weights follow, encoder then decoder) and the seed of its scoring draws. */
+  vae?: { encoder: LayerSpec[]; decoder: LayerSpec[]; seed: number };
 }
 
 export class Detector {
@@ -39,19 +44,21 @@ export class Detector {
     /** Per-feature medians of the scaled training rows: what an attribution replaces a feature with. */
     readonly medians: Float32Array,
     private readonly forest: IsolationForest | undefined,
+    private readonly vae: Vae | undefined,
     private ensemble: { ae: Standardiser; iforest: Standardiser } | undefined,
     private calibrationOf: Calibration | undefined,
   ) {}
 
   /** The detector of a model saved before detectors existed: reconstruction error, no calibration, no medians. */
   static legacy(width: number): Detector {
-    return new Detector('ae', new Float32Array(width).fill(NaN), undefined, undefined, undefined);
+    return new Detector('ae', new Float32Array(width).fill(NaN), undefined, undefined, undefined, undefined);
   }
 
-  /** Fits the detector's own parts (not the calibration) on scaled training rows. */
-  static fit(kind: DetectorName, scaled: Float32Array, rows: number, width: number, seed: number): Detector {
-    const forest = kind === 'ae' ? undefined : IsolationForest.fit(scaled, rows, width, { seed });
-    return new Detector(kind, columnMedians(scaled, rows, width), forest, undefined, undefined);
+  /** Fits the detector's own parts (not the calibration) on scaled training rows; `vae` shapes and trains a VAE. */
+  static async fit(kind: DetectorName, scaled: Float32Array, rows: number, width: number, seed: number, vae: { shape: VaeShape; training: VaeTraining }): Promise<Detector> {
+    const forest = kind === 'iforest' || kind === 'ensemble' ? IsolationForest.fit(scaled, rows, width, { seed }) : undefined;
+    const network = kind === 'vae' ? await Vae.fit(scaled, rows, width, vae.shape, vae.training) : undefined;
+    return new Detector(kind, columnMedians(scaled, rows, width), forest, network, undefined, undefined);
   }
 
   /**
@@ -59,12 +66,13 @@ export class Detector {
    * {@link calibrate} an ensemble has no standardisers and cannot score.
    */
   scores(errors: Float32Array, scaled: Float32Array, rows: number): Float32Array {
-    return this.combine({ ae: errors, iforest: this.forest?.score(scaled, rows) });
+    return this.combine({ ae: errors, iforest: this.forest?.score(scaled, rows), vae: this.vae?.score(scaled, rows) });
   }
 
   /** The anomaly scores of rows with these components. */
   combine(parts: ScoreParts): Float32Array {
     if (this.kind === 'ae') return parts.ae;
+    if (this.kind === 'vae') return parts.vae!;
     const forest = parts.iforest!;
     if (this.kind === 'iforest') return forest;
     const e = this.ensemble;
@@ -77,6 +85,11 @@ export class Detector {
   /** The isolation forest's scores of scaled rows (detectors iforest and ensemble), else undefined. */
   forestScores(scaled: Float32Array, rows: number): Float32Array | undefined {
     return this.forest?.score(scaled, rows);
+  }
+
+  /** The VAE's scores of scaled rows (detector vae), else undefined. */
+  vaeScores(scaled: Float32Array, rows: number): Float32Array | undefined {
+    return this.vae?.score(scaled, rows);
   }
 
   /**
@@ -109,21 +122,27 @@ export class Detector {
       header.forest = { sampleSize: this.forest.sampleSize, trees: f.roots.length, nodes: f.feature.length };
       arrays.push(f.feature, f.value, f.left, f.roots);
     }
+    if (this.vae) {
+      const v = this.vae.toParts();
+      header.vae = { encoder: v.encoder, decoder: v.decoder, seed: this.vae.seed };
+      arrays.push(...v.weights);
+    }
     return { header, arrays };
   }
 
-  /** How many arrays a header's detector stores. */
-  static arrayCount(header: DetectorHeader): number {
-    return header.forest ? 6 : 2;
+  dispose(): void {
+    this.vae?.dispose();
   }
 
   /** The detector of a model file (its header part and arrays); an InputError when they do not fit. */
   static fromParts(header: DetectorHeader, arrays: Float32Array[], width: number): Detector {
     if (!DETECTORS.includes(header.kind)) throw new InputError(`unknown detector ${JSON.stringify(header.kind)}`);
-    const [medians, reference, ...forestArrays] = arrays;
+    const [medians, reference, ...rest] = arrays;
+    const forestArrays = header.forest ? rest.slice(0, 4) : [];
+    const vaeWeights = header.forest ? rest.slice(4) : rest;
     if (medians.length !== width) throw new InputError(`detector medians: ${medians.length} values for ${width} inputs`);
-    const needsForest = header.kind !== 'ae';
-    if (needsForest !== (header.forest !== undefined) || (header.kind === 'ensemble') !== (header.ensemble !== undefined)) {
+    const needsForest = header.kind === 'iforest' || header.kind === 'ensemble';
+    if (needsForest !== (header.forest !== undefined) || (header.kind === 'ensemble') !== (header.ensemble !== undefined) || (header.kind === 'vae') !== (header.vae !== undefined)) {
       throw new InputError(`detector ${header.kind} stored without the parts it needs`);
     }
     let forest: IsolationForest | undefined;
@@ -135,7 +154,8 @@ export class Detector {
     const sorted = reference.every((v, i) => Number.isFinite(v) && (i === 0 || reference[i - 1] <= v));
     if (!sorted) throw new InputError('detector reference scores are not finite and ascending');
     const calibration = reference.length > 0 ? { scores: reference, rows: Math.max(header.calibrationRows, reference.length) } : undefined;
-    return new Detector(header.kind, medians, forest, header.ensemble, calibration);
+    const vae = header.vae ? Vae.fromParts(header.vae.encoder, header.vae.decoder, vaeWeights, header.vae.seed) : undefined;
+    return new Detector(header.kind, medians, forest, vae, header.ensemble, calibration);
   }
 }
 

@@ -57,8 +57,8 @@ export class Vae {
           for (let start = 0; start < rows; start += batch) {
             const n = Math.min(batch, rows - start);
             const index = tf.tensor1d(Int32Array.from(order.subarray(start, start + n)), 'int32');
-            const x = tf.gather(all, index) as tf.Tensor2D;
-            const eps = tf.randomNormal([n, q], 0, 1, 'float32', Math.floor(random() * 2 ** 31)) as tf.Tensor2D;
+            const x = tf.gather<tf.Tensor2D>(all, index);
+            const eps = tf.randomNormal<tf.Rank.R2>([n, q], 0, 1, 'float32', Math.floor(random() * 2 ** 31));
             optimizer.minimize(() => vae.loss(x, eps), false, variables);
             tf.dispose([index, x, eps]);
           }
@@ -84,7 +84,7 @@ export class Vae {
     const z = mu.add(eps.mul(logVar.mul(0.5).exp()));
     const reconstruction = forward(this.decoder, z as tf.Tensor2D).sub(x).square().sum(1);
     const kl = logVar.exp().add(mu.square()).sub(1).sub(logVar).sum(1).mul(0.5);
-    return reconstruction.add(kl).mean() as tf.Scalar;
+    return reconstruction.add(kl).mean<tf.Scalar>();
   }
 
   /** Scores of scaled rows: the mean squared reconstruction error over SAMPLES seeded posterior draws. */
@@ -101,7 +101,7 @@ export class Vae {
         let total = tf.zeros([n]);
         for (let s = 0; s < SAMPLES; s++) {
           const eps = tf.randomNormal([n, this.code], 0, 1, 'float32', this.seed * 7 + s);
-          const z = mu.add(eps.mul(sd)) as tf.Tensor2D;
+          const z = mu.add<tf.Tensor2D>(eps.mul(sd));
           total = total.add(forward(this.decoder, z).sub(x).square().mean(1));
         }
         return total.div(SAMPLES);

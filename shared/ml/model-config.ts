@@ -116,7 +116,7 @@ export const ModelOptionsSchema = z
     scale: z.enum(SCALERS).default('minmax'),
     /** Seed for weight initialisation, shuffling, validation split and noise. Default 0. */
     seed: z.number().int().nonnegative().default(0),
-    /** The anomaly score (shared/ml/detector.ts): ae (reconstruction error), iforest or ensemble. Default ae. */
+    /** The anomaly score (shared/ml/detector.ts): ae (reconstruction error), iforest, vae or ensemble. Default ae. */
     detector: z.enum(DETECTORS).default('ae'),
   })
   .strict();

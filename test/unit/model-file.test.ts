@@ -184,6 +184,52 @@ describe('autoencoder model files', () => {
   });
 });
 
+describe('detector parts of model files', () => {
+  let forestBytes: Buffer;
+  before(async () => {
+    const m = await Autoencoder.fit(data, { encoder: [6, 3], epochs: 2, batchSize: 16, seed: 1, detector: 'ensemble' });
+    forestBytes = m.toArtifact();
+    m.dispose();
+  });
+  const editForest = (edit: (header: Header, weights: Float32Array[]) => void) => {
+    const { header, weights } = partsOf(forestBytes);
+    edit(header, weights);
+    return encodeArtifact(header, weights);
+  };
+  // Weights: 2 per layer of the network (4 layers here), then medians, reference scores, forest features, values, children, roots.
+  const NETWORK = 8;
+
+  test('a forest child that points back (a loop) or past the end is refused, not followed', () => {
+    refuses(load(editForest((_, w) => { const left = w[NETWORK + 4]; left[left.findIndex((l) => l > 0)] = 0; })), 'points outside the forest');
+    refuses(load(editForest((_, w) => { const left = w[NETWORK + 4]; left[left.findIndex((l) => l > 0)] = 1e9; })), 'points outside the forest');
+    refuses(load(editForest((_, w) => { w[NETWORK + 2][0] = 99; })), 'points outside the forest');
+  });
+
+  test('reference scores out of order, a detector without its parts, too many reference scores', () => {
+    refuses(load(editForest((_, w) => { const r = w[NETWORK + 1]; r[0] = r[r.length - 1] + 1; })), 'not finite and ascending');
+    refuses(load(editForest((h) => { (h.detector as Record<string, unknown>).kind = 'vae'; })), 'stored without the parts it needs');
+    refuses(load(editForest((h, w) => { w[NETWORK + 1] = new Float32Array(10_001); })), '10001 detector reference scores, at most 10000');
+  });
+
+  test('a model saved before detectors existed loads: its score is its reconstruction error, without p-values', () => {
+    const old = editForest((h, w) => {
+      delete h.detector;
+      delete h.config.detector;
+      w.splice(NETWORK);
+    });
+    const loaded = Autoencoder.fromArtifact(old, FILE);
+    try {
+      const { errors, scores } = loaded.score(data);
+      assert.deepEqual(scores, errors);
+      assert.equal(loaded.pValues(scores), undefined);
+      assert.equal(loaded.config.detector, 'ae');
+      assert.deepEqual(loaded.attribute(data, 3)[0], []);
+    } finally {
+      loaded.dispose();
+    }
+  });
+});
+
 describe('AutoRec model files', () => {
   let rec: AutoRec;
   let recBytes: Buffer;

@@ -56,7 +56,7 @@ export const MODEL_FLAGS: readonly Flag[] = [
   { flag: '--min-delta <d>', field: 'minDelta', parse: number, help: 'smallest improvement for early stopping (default 1e-5)' },
   { flag: '--scale <kind>', field: 'scale', choices: SCALERS, help: 'preprocessing fitted on training rows (default minmax)' },
   { flag: '--seed <n>', field: 'seed', parse: number, help: 'seed for initialisation, shuffling and splits (default 0)' },
-  { flag: '--detector <name>', field: 'detector', choices: DETECTORS, help: 'anomaly score: ae (reconstruction error), iforest (isolation forest), vae (variational autoencoder) or ensemble (ae + iforest) (default ae)' },
+  { flag: '--detector <name>', field: 'detector', choices: DETECTORS, help: 'anomaly score: ae (reconstruction error), iforest (isolation forest), vae (variational autoencoder) or ensemble (ae + iforest) (default ensemble)' },
 ];
 
 /** Adds every model flag to a command. */

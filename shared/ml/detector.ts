@@ -14,11 +14,11 @@
 import { InputError } from '../contracts/errors.js';
 import { calibrate, pValues, type Calibration } from './calibration.js';
 import { IsolationForest, type ForestArrays } from './isolation-forest.js';
+import { DETECTORS, type DetectorName } from './model-config.js';
 import type { LayerSpec } from './network.js';
 import { Vae, type VaeShape, type VaeTraining } from './vae.js';
 
-export const DETECTORS = ['ae', 'iforest', 'vae', 'ensemble'] as const;
-export type DetectorName = (typeof DETECTORS)[number];
+export { DETECTORS, type DetectorName };
 
 /** What a detector combines: reconstruction errors, and the forest's scores when it has a forest. */
 export interface ScoreParts { ae: Float32Array; iforest?: Float32Array; vae?: Float32Array }

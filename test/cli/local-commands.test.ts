@@ -61,11 +61,13 @@ describe('fit, encode, score', () => {
     const r = await runCli(['score', model(), file, '--id', 'id']);
     assert.equal(r.code, 0, r.stderr);
     const out = r.stdout.trim().split('\n');
-    assert.equal(out[0], 'id,error,anomaly,top_features');
+    assert.equal(out[0], 'id,error,score,p_value,anomaly,top_features,attribution');
     const bad = out.find((l) => l.startsWith(`${cells[0]},`))!.split(',');
-    assert.equal(bad[2], '1');
-    assert.match(bad[3], /^proline:/);
-    const flagged = out.slice(1).filter((l) => l.split(',')[2] === '1').length;
+    assert.equal(bad[4], '1');
+    assert.ok(Number(bad[3]) < 0.01, `p-value ${bad[3]}`);
+    assert.match(bad[5], /^proline:/, 'worst reconstructed feature');
+    assert.match(bad[6], /^proline:/, 'attribution: setting proline to its median lowers the score most');
+    const flagged = out.slice(1).filter((l) => l.split(',')[4] === '1').length;
     assert.ok(flagged <= 10, `${flagged} of 178 flagged at the 0.99 quantile threshold`);
   });
 });

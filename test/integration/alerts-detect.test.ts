@@ -54,10 +54,11 @@ test('detect publishes through the AlertPublisher: stream, webhook jobs keyed by
   });
 
   await datasets.save('wine', wine);
-  const trained = await settled(queues.train, (await queues.train.add('train', { model: 'wine-ae', dataset: 'wine', options: { epochs: 20, seed: 0 } })).id!);
+  const trained = await settled(queues.train, (await queues.train.add('train', { model: 'wine-ae', dataset: 'wine', options: { epochs: 20, seed: 0, detector: 'ae' } })).id!);
   assert.equal(trained.state, 'completed', trained.job.failedReason);
   const encoded = await settled(queues.encode, (await queues.encode.add('encode', { model: 'wine-ae', version: 1, dataset: 'wine' })).id!);
   assert.equal(encoded.state, 'completed', encoded.job.failedReason);
+  // Detector ae: the stored scores are reconstruction errors, so a threshold above their mean alerts on a few rows.
   const threshold = encoded.job.returnvalue.meanError * 1.5;
 
   const detect = async () => {

@@ -303,7 +303,7 @@ describe('webhook signatures', () => {
 describe('alert configuration', () => {
   test('defaults; a webhook URL needs a secret of 16 characters or more; secrets never appear in errors', () => {
     const c = loadConfig({});
-    assert.deepEqual([c.webhook, c.alertCooldownMs, c.drift, c.alertsDedupMs], [{ url: undefined, secret: undefined, timeoutMs: 5000 }, 60_000, { window: 500, factor: 2 }, 7 * 24 * 3_600_000]);
+    assert.deepEqual([c.webhook, c.alertCooldownMs, c.drift, c.alertsDedupMs], [{ url: undefined, secret: undefined, timeoutMs: 5000 }, 60_000, { window: 500, factor: 2, alpha: 0.001 }, 7 * 24 * 3_600_000]);
     const set = loadConfig({ LATENTFLOW_WEBHOOK_URL: 'https://hooks.example/a', LATENTFLOW_WEBHOOK_SECRET: SECRET, LATENTFLOW_ALERT_COOLDOWN_MS: '0', LATENTFLOW_DRIFT_FACTOR: '1.5' });
     assert.deepEqual([set.webhook.url, set.webhook.secret, set.alertCooldownMs, set.drift.factor], ['https://hooks.example/a', SECRET, 0, 1.5]);
     assert.equal(loadConfig({ LATENTFLOW_WEBHOOK_SECRET: 'only-the-deliverer' }).webhook.secret, 'only-the-deliverer');

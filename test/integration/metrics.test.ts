@@ -250,7 +250,7 @@ describe('workers', () => {
     const redis = fixture.redis();
     const model = await Autoencoder.fit(wine, { codeSize: 4, epochs: 20, seed: 1 });
     t.after(() => model.dispose());
-    model.threshold = { method: { method: 'quantile', q: 0.99 }, value: Math.max(...model.score(wine).errors) * 2, rows: wine.rows };
+    model.threshold = { method: { method: 'quantile', q: 0.99 }, value: Math.max(...model.score(wine).scores) * 2, rows: wine.rows };
     const registry = new ModelRegistry(redis, keys);
     await registry.register('wine', model, { dataset: 'wine' });
     await registry.promote('wine', 1);

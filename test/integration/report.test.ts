@@ -92,7 +92,7 @@ describe('run reports', () => {
     assert.equal(counts?.length, 100);
     assert.equal(counts.reduce((a, b) => a + b, 0), 540);
 
-    // The corrupted rows lead the top anomalies, each named with its worst features (among the corrupted ones).
+    // The corrupted rows lead the top anomalies, each named with its worst features and attribution (among the corrupted ones).
     const anomalies = section(report, 'anomalies');
     const rows = anomalies.match(/<tr><td class="num">\d+<\/td>.*<\/tr>/g) ?? [];
     assert.equal(rows.length, 10);
@@ -100,8 +100,9 @@ describe('run reports', () => {
     for (const row of rows.slice(0, 3)) {
       const id = /<td><code>([^<]*)<\/code>/.exec(row)?.[1];
       assert.ok(CORRUPTED.map((r) => digits.ids[r]).includes(id!), `corrupted record first, got ${id}`);
+      // Its three worst reconstructed features, then the three its attribution names.
       const features = [...row.matchAll(/<code>(px\d+)<\/code> \(/g)].map((m) => m[1]);
-      assert.equal(features.length, 3, row);
+      assert.equal(features.length, 6, row);
       assert.ok(features.every((f) => corrupted.has(f)), `${id}: ${features.join(', ')}`);
       assert.match(row, /class="yes"/);
     }

@@ -32,8 +32,8 @@ before(async () => {
   await initBackend('wasm', () => {});
   wine = await readTable(projectPath('data/wine.csv'), { idColumn: 'id', labelColumn: 'label' });
   model = await Autoencoder.fit(wine, { codeSize: 4, epochs: 10, seed: 1 });
-  const { errors } = model.score(wine);
-  model.threshold = { method: { method: 'quantile', q: 0.99 }, value: Math.max(...errors) * 2, rows: wine.rows };
+  const { scores } = model.score(wine);
+  model.threshold = { method: { method: 'quantile', q: 0.99 }, value: Math.max(...scores) * 2, rows: wine.rows };
 });
 after(() => model.dispose());
 

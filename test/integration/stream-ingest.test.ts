@@ -21,10 +21,10 @@ let v1: Autoencoder;
 let v2: Autoencoder;
 const running: ServiceProcess[] = [];
 
-/** A threshold well above every normal row's error, so only the injected anomalies alert. */
+/** A threshold well above every normal row's anomaly score, so only the injected anomalies alert. */
 function fitThreshold(model: Autoencoder): void {
-  const { errors } = model.score(wine);
-  model.threshold = { method: { method: 'quantile', q: 0.99 }, value: Math.max(...errors) * 2, rows: wine.rows };
+  const { scores } = model.score(wine);
+  model.threshold = { method: { method: 'quantile', q: 0.99 }, value: Math.max(...scores) * 2, rows: wine.rows };
 }
 
 before(async () => {

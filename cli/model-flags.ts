@@ -4,8 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../shared/contracts/errors.js';
-import { DETECTORS } from '../shared/ml/detector.js';
-import { ACTIVATIONS, LOSSES, LR_SCHEDULES, NOISE_KINDS, OPTIMIZERS, SCALERS, TRAINERS, type ModelOptions } from '../shared/ml/model-config.js';
+import { ACTIVATIONS, DETECTORS, LOSSES, LR_SCHEDULES, NOISE_KINDS, OPTIMIZERS, SCALERS, TRAINERS, type ModelOptions } from '../shared/ml/model-config.js';
 
 type Field = keyof ModelOptions;
 

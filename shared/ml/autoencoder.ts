@@ -10,13 +10,13 @@ import { InputError } from '../contracts/errors.js';
 import { artifactError, checkWeightShapes, decodeArtifact, encodeArtifact, parseHeader } from './artifact.js';
 import { cellErrors } from './loss.js';
 import { checkMatrix, type Matrix } from './matrix.js';
-import { ACTIVATIONS, LOSSES, networkLayers, resolveModelConfig, SCALERS, stepRows, type ModelConfig, type ModelOptions } from './model-config.js';
+import { ACTIVATIONS, DETECTORS, LOSSES, networkLayers, resolveModelConfig, SCALERS, stepRows, type ModelConfig, type ModelOptions } from './model-config.js';
 import { buildStack, disposeOnFailure, disposeStack, forward, INFERENCE_BATCH, mapBatches, restoreStack, specsOf, stackWeights, tfjsForward, type DenseLayer, type LayerSpec } from './network.js';
 import { nativeInference, type NativeInference } from './native-train.js';
 import { applyScaler, fitScaler, invertScaler, type Scaler } from './scaler.js';
 import { estimateThreshold, type Threshold, type ThresholdMethod } from './threshold.js';
 import { CALIBRATION_SCORES } from './calibration.js';
-import { Detector, DETECTORS, type DetectorHeader, type ScoreParts } from './detector.js';
+import { Detector, type DetectorHeader, type ScoreParts } from './detector.js';
 import { VAE_EPOCHS, VAE_LEARNING_RATE } from './vae.js';
 import { gatherRows, permutation, seededRandom } from './random.js';
 import { trainRecirculation, type RecirculationOptions } from './recirculation.js';
@@ -90,6 +90,13 @@ const ArtifactHeaderSchema = z.looseObject({
   }).optional(),
 });
 
+interface WeightShape { name: string; shape: number[] }
+
+/** The kernel and bias shapes of a stack's layers, named `<part> layer <i> kernel|bias`, in weight order. */
+function layerShapes(part: string, specs: readonly { inputs: number; units: number }[]): WeightShape[] {
+  return specs.flatMap((spec, i) => [{ name: `${part} layer ${i + 1} kernel`, shape: [spec.inputs, spec.units] }, { name: `${part} layer ${i + 1} bias`, shape: [spec.units] }]);
+}
+
 /**
  * The header of an autoencoder artifact, checked against its weights: the layer specs follow from the widths in its
  * config (input → encoder widths → code → decoder widths → input), every kernel and bias has the length its layer
@@ -105,7 +112,7 @@ function checkArtifact(raw: unknown, weights: readonly Float32Array[], source: s
   }
   const chain = (first: number, units: number[]) => units.map((u, i) => ({ inputs: i === 0 ? first : units[i - 1], units: u }));
   const stacks = { encoder: [header.encoder, chain(inputWidth, encoder)], decoder: [header.decoder, chain(codeSize, [...decoder, inputWidth])] } as const;
-  const shapes: { name: string; shape: number[] }[] = [];
+  const shapes: WeightShape[] = [];
   for (const [part, [specs, expected]] of Object.entries(stacks)) {
     if (specs.length !== expected.length) throw fail(`${specs.length} ${part} layers, the widths in its config call for ${expected.length}`);
     specs.forEach((spec, i) => {
@@ -113,8 +120,8 @@ function checkArtifact(raw: unknown, weights: readonly Float32Array[], source: s
       if (spec.inputs !== e.inputs || spec.units !== e.units) {
         throw fail(`${part} layer ${i + 1} is ${spec.inputs}×${spec.units}, the widths in its config call for ${e.inputs}×${e.units}`);
       }
-      shapes.push({ name: `${part} layer ${i + 1} kernel`, shape: [spec.inputs, spec.units] }, { name: `${part} layer ${i + 1} bias`, shape: [spec.units] });
     });
+    shapes.push(...layerShapes(part, specs));
   }
   const detector = header.detector;
   if (detector) {
@@ -134,9 +141,7 @@ function checkArtifact(raw: unknown, weights: readonly Float32Array[], source: s
         specs.length > 0 && specs[0].inputs === first && specs.at(-1)!.units === last && specs.every((l, i) => i === 0 || l.inputs === specs[i - 1].units);
       const code = vdec[0]?.inputs ?? 0;
       if (!chainOk(venc, inputWidth, 2 * code) || !chainOk(vdec, code, inputWidth)) throw fail('its VAE layers do not chain from the input to a code and back');
-      for (const [part, specs] of [['VAE encoder', venc], ['VAE decoder', vdec]] as const) {
-        specs.forEach((spec, i) => shapes.push({ name: `${part} layer ${i + 1} kernel`, shape: [spec.inputs, spec.units] }, { name: `${part} layer ${i + 1} bias`, shape: [spec.units] }));
-      }
+      shapes.push(...layerShapes('VAE encoder', venc), ...layerShapes('VAE decoder', vdec));
     }
   }
   checkWeightShapes(weights, shapes, source);
@@ -301,7 +306,7 @@ export class Autoencoder {
   scoreParts(data: Matrix): ScoreParts {
     checkMatrix(data, this.inputWidth);
     const scaled = this.scale(data);
-    return { ae: this.pass(scaled, data.rows, {}).errors, iforest: this.detector.forestScores(scaled, data.rows), vae: this.detector.vaeScores(scaled, data.rows) };
+    return this.detector.parts(this.pass(scaled, data.rows, {}).errors, scaled, data.rows);
   }
 
   /** P-values of anomaly scores against the validation rows (shared/ml/calibration.ts); undefined for an uncalibrated model. */

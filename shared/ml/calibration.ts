@@ -39,7 +39,7 @@ function tailOf(c: Calibration): { start: number; share: number; scale: number }
   const pos = (n - 1) * (1 - TAIL_SHARE);
   const lo = Math.floor(pos);
   const start = c.scores[lo] + (c.scores[Math.min(lo + 1, n - 1)] - c.scores[lo]) * (pos - lo);
-  const above = n - upperBound(c.scores, start);
+  const above = n - firstAbove(c.scores, start);
   if (above < MIN_TAIL) return undefined;
   let excess = 0;
   for (let i = n - above; i < n; i++) excess += c.scores[i] - start;
@@ -47,23 +47,12 @@ function tailOf(c: Calibration): { start: number; share: number; scale: number }
   return scale > 0 ? { start, share: above / (n + 1), scale } : undefined;
 }
 
-/** Index of the first score > value (scores ascending). */
-function upperBound(sorted: Float32Array, value: number): number {
+/** Index of the first score above `value` (scores ascending), or the first at or above it when `inclusive`. */
+function firstAbove(sorted: Float32Array, value: number, inclusive = false): number {
   let lo = 0, hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sorted[mid] <= value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Index of the first score ≥ value. */
-function lowerBound(sorted: Float32Array, value: number): number {
-  let lo = 0, hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < value) lo = mid + 1;
+    if (sorted[mid] < value || (!inclusive && sorted[mid] === value)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -82,7 +71,7 @@ export function pValues(c: Calibration, scores: ArrayLike<number>): Float64Array
     const s = scores[i];
     if (Number.isNaN(s)) out[i] = NaN;
     else if (n === 0) out[i] = 1;
-    else if (s <= top || tail === undefined) out[i] = (1 + n - lowerBound(c.scores, s)) / (n + 1);
+    else if (s <= top || tail === undefined) out[i] = (1 + n - firstAbove(c.scores, s, true)) / (n + 1);
     else out[i] = Math.max(SMALLEST_P, Math.min(1 / (n + 1), tail.share * Math.exp(-(s - tail.start) / tail.scale)));
   }
   return out;

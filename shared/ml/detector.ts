@@ -16,9 +16,9 @@ import { calibrate, pValues, type Calibration } from './calibration.js';
 import { IsolationForest, type ForestArrays } from './isolation-forest.js';
 import { DETECTORS, type DetectorName } from './model-config.js';
 import type { LayerSpec } from './network.js';
+import { quantile } from './threshold.js';
 import { Vae, type VaeShape, type VaeTraining } from './vae.js';
 
-export { DETECTORS, type DetectorName };
 
 /** What a detector combines: reconstruction errors, and the forest's scores when it has a forest. */
 export interface ScoreParts { ae: Float32Array; iforest?: Float32Array; vae?: Float32Array }
@@ -66,7 +66,12 @@ export class Detector {
    * {@link calibrate} an ensemble has no standardisers and cannot score.
    */
   scores(errors: Float32Array, scaled: Float32Array, rows: number): Float32Array {
-    return this.combine({ ae: errors, iforest: this.forest?.score(scaled, rows), vae: this.vae?.score(scaled, rows) });
+    return this.combine(this.parts(errors, scaled, rows));
+  }
+
+  /** What this detector combines for rows with these reconstruction errors and scaled values. */
+  parts(errors: Float32Array, scaled: Float32Array, rows: number): ScoreParts {
+    return { ae: errors, iforest: this.forest?.score(scaled, rows), vae: this.vae?.score(scaled, rows) };
   }
 
   /** The anomaly scores of rows with these components. */
@@ -80,16 +85,6 @@ export class Detector {
     const out = new Float32Array(forest.length);
     for (let i = 0; i < out.length; i++) out[i] = ((parts.ae[i] - e.ae.center) / e.ae.spread + (forest[i] - e.iforest.center) / e.iforest.spread) / 2;
     return out;
-  }
-
-  /** The isolation forest's scores of scaled rows (detectors iforest and ensemble), else undefined. */
-  forestScores(scaled: Float32Array, rows: number): Float32Array | undefined {
-    return this.forest?.score(scaled, rows);
-  }
-
-  /** The VAE's scores of scaled rows (detector vae), else undefined. */
-  vaeScores(scaled: Float32Array, rows: number): Float32Array | undefined {
-    return this.vae?.score(scaled, rows);
   }
 
   /**
@@ -160,24 +155,16 @@ export class Detector {
 }
 
 function standardiser(scores: Float32Array): Standardiser {
-  const sorted = Float64Array.from(scores).sort();
-  const at = (q: number) => {
-    const pos = (sorted.length - 1) * q;
-    const lo = Math.floor(pos);
-    return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo);
-  };
-  const spread = at(0.75) - at(0.25);
+  const center = quantile(scores, 0.5);
+  const spread = quantile(scores, 0.75) - quantile(scores, 0.25);
   // A constant component (all validation scores equal) is scaled by 1 rather than divided by 0.
-  return { center: at(0.5), spread: spread > 0 ? spread : Math.abs(at(0.5)) || 1 };
+  return { center, spread: spread > 0 ? spread : Math.abs(center) || 1 };
 }
 
 function columnMedians(values: Float32Array, rows: number, width: number): Float32Array {
-  const out = new Float32Array(width);
   const column = new Float32Array(rows);
-  for (let j = 0; j < width; j++) {
+  return Float32Array.from({ length: width }, (_, j) => {
     for (let i = 0; i < rows; i++) column[i] = values[i * width + j];
-    column.sort();
-    out[j] = rows % 2 === 1 ? column[(rows - 1) / 2] : (column[rows / 2 - 1] + column[rows / 2]) / 2;
-  }
-  return out;
+    return quantile(column, 0.5);
+  });
 }

@@ -16,7 +16,10 @@
  * | LATENTFLOW_DOWNSTREAM_CONCURRENCY | 2 | cluster, classify and detect jobs one downstream process runs at once (per queue) |
  * | LATENTFLOW_ALERTS_MAXLEN | 100000 | approximate cap of the alerts stream (XADD MAXLEN ~) |
  * | LATENTFLOW_JOB_LOCK_MS | 60000 | BullMQ job lock; a job whose worker died is taken over after about this long |
+ * | LATENTFLOW_QUEUE_CONCURRENCY | (unset) | jobs of a queue running at once across every worker, as `queue=n,…` (e.g. `train=1,cluster=2`); a queue not listed has no global cap (each worker's own concurrency still applies) |
+ * | LATENTFLOW_QUEUE_RATE_LIMIT | (unset) | jobs of a queue started per time window across every worker, as `queue=max/ms,…` (e.g. `webhook=10/1000`); a queue not listed is not rate-limited |
  * | LATENTFLOW_LOG_LEVEL | info | error, warn, info or debug |
+ * | LATENTFLOW_LOG_FORMAT | text | text (`<time> <level> [<service>] <message>`) or json (one object per line: time, level, service, msg, and queue, jobId, runId for lines written during a job) |
  * | LATENTFLOW_WEBHOOK_URL | (unset) | http(s) URL every alert is POSTed to (as JSON, through the `webhook` queue), without user or password; the only URL webhooks go to; unset: no webhook jobs are queued |
  * | LATENTFLOW_WEBHOOK_SECRET | (unset) | HMAC-SHA256 key (at least 16 characters) of the `x-latentflow-signature: t=<unix seconds>,sha256=<hex>` header; required when LATENTFLOW_WEBHOOK_URL is set; a downstream service delivers webhook jobs only when it has both |
  * | LATENTFLOW_WEBHOOK_TIMEOUT_MS | 5000 | time a webhook receiver has to answer; a timeout is retried like a 5xx |
@@ -39,10 +42,42 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './contracts/errors.js';
 import { WEBHOOK_LIMITS } from './contracts/limits.js';
+import { QUEUES, type QueueName } from './contracts/queues.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export const LOG_FORMATS = ['text', 'json'] as const;
 
 const count = (fallback: number) => z.coerce.number().int().min(1).max(1024).default(fallback);
+
+/** Global limits of one queue, applied by every service to the queues it works (shared/pipeline/queues.ts applyQueueLimits). */
+export interface QueueLimits {
+  /** Jobs running at once across every worker. */
+  concurrency?: number;
+  /** At most `max` jobs started per `durationMs`. */
+  rate?: { max: number; durationMs: number };
+}
+
+/** `queue=value,…` with each value read by `value` (a message on failure): a map from queue names to values. */
+function perQueue<T>(what: string, value: (text: string) => T | string) {
+  return z.string().transform((text, ctx) => {
+    const out: Partial<Record<QueueName, T>> = {};
+    for (const item of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+      const [queue, raw] = item.split('=', 2).map((p) => p.trim());
+      const parsed = raw === undefined ? `"${item}" is not queue=${what}` : (QUEUES as readonly string[]).includes(queue) ? value(raw) : `unknown queue "${queue}" (queues: ${QUEUES.join(', ')})`;
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      out[queue as QueueName] = parsed;
+    }
+    return out;
+  });
+}
+
+const positiveInt = (text: string, max: number): number | undefined => {
+  const n = Number(text);
+  return /^\d+$/.test(text) && n >= 1 && n <= max ? n : undefined;
+};
 
 const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').pipe(z.url()).optional(),
@@ -57,7 +92,13 @@ const EnvSchema = z.object({
   LATENTFLOW_DOWNSTREAM_CONCURRENCY: count(2),
   LATENTFLOW_ALERTS_MAXLEN: z.coerce.number().int().min(100).default(100_000),
   LATENTFLOW_JOB_LOCK_MS: z.coerce.number().int().min(500).default(60_000),
+  LATENTFLOW_QUEUE_CONCURRENCY: perQueue('n', (t) => positiveInt(t, 100_000) ?? `concurrency "${t}" is not an integer from 1 to 100000`).default({}),
+  LATENTFLOW_QUEUE_RATE_LIMIT: perQueue('max/ms', (t) => {
+    const [max, ms] = t.split('/').map((p) => positiveInt(p.trim(), 1e9));
+    return max !== undefined && ms !== undefined && t.split('/').length === 2 ? { max, durationMs: ms } : `rate "${t}" is not max/ms with two positive integers`;
+  }).default({}),
   LATENTFLOW_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LATENTFLOW_LOG_FORMAT: z.enum(LOG_FORMATS).default('text'),
   LATENTFLOW_WEBHOOK_URL: z.string().regex(/^https?:\/\//, 'must start with http:// or https://').pipe(z.url()).optional(),
   LATENTFLOW_WEBHOOK_SECRET: z.string().min(WEBHOOK_LIMITS.secretChars, `at least ${WEBHOOK_LIMITS.secretChars} characters (e.g. openssl rand -hex 32)`).optional(),
   LATENTFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
@@ -97,7 +138,10 @@ export interface Config {
   alertsMaxLen: number;
   /** BullMQ lock duration in ms; the stalled-job check runs every half of it. */
   jobLockMs: number;
+  /** Global concurrency and rate limits per queue (a queue without an entry has none). */
+  queueLimits: Partial<Record<QueueName, QueueLimits>>;
   logLevel: (typeof LOG_LEVELS)[number];
+  logFormat: (typeof LOG_FORMATS)[number];
   /** Alert delivery to a webhook; `url` undefined: none (`secret` may still be set on the delivering service). */
   webhook: { url: string | undefined; secret: string | undefined; timeoutMs: number };
   /** How long a record's "already alerted" mark lasts per scope, in ms (each scope also keeps at most `alertsMaxLen` marks). */
@@ -164,7 +208,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     concurrency: { trainer: e.LATENTFLOW_TRAINER_CONCURRENCY, encoder: e.LATENTFLOW_ENCODER_CONCURRENCY, downstream: e.LATENTFLOW_DOWNSTREAM_CONCURRENCY },
     alertsMaxLen: e.LATENTFLOW_ALERTS_MAXLEN,
     jobLockMs: e.LATENTFLOW_JOB_LOCK_MS,
+    queueLimits: Object.fromEntries(QUEUES.flatMap((q) => {
+      const [concurrency, rate] = [e.LATENTFLOW_QUEUE_CONCURRENCY[q], e.LATENTFLOW_QUEUE_RATE_LIMIT[q]];
+      return concurrency === undefined && rate === undefined ? [] : [[q, { ...(concurrency !== undefined && { concurrency }), ...(rate !== undefined && { rate }) }]];
+    })),
     logLevel: e.LATENTFLOW_LOG_LEVEL,
+    logFormat: e.LATENTFLOW_LOG_FORMAT,
     webhook: { url: e.LATENTFLOW_WEBHOOK_URL, secret: e.LATENTFLOW_WEBHOOK_SECRET, timeoutMs: e.LATENTFLOW_WEBHOOK_TIMEOUT_MS },
     alertsDedupMs: e.LATENTFLOW_ALERTS_DEDUP_MS,
     alertCooldownMs: e.LATENTFLOW_ALERT_COOLDOWN_MS,

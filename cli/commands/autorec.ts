@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { InputError } from '../../shared/contracts/errors.js';
+import { PRIORITY } from '../../shared/contracts/queues.js';
 import { readRatings } from '../../shared/data/ratings.js';
 import { evaluateAutoRec } from '../../shared/evaluation/autorec-evaluate.js';
 import { makeFlowProducer, submitAutoRecRun } from '../../shared/pipeline/flow.js';
@@ -63,6 +64,7 @@ function runCommand(): Command {
     .option('--n <n>', 'items stored per user (default 10)', positiveInteger)
     .option('--promote-if-better', 'point production at the new version when its final loss beats production\'s')
     .option('--run-id <id>', 'run id (default: a random UUID)')
+    .option('--priority <n>', `${PRIORITY.highest} (taken first) … ${PRIORITY.lowest}: where the run's jobs queue behind others (default ${PRIORITY.run})`, positiveInteger)
     .option('--wait', 'wait for the recommendations to be stored and print the result')
     .option('--json', 'print JSON: with --wait {run, model, version, users, n, seconds}, else {run}');
   withAutoRecFlags(command);
@@ -81,7 +83,7 @@ function runCommand(): Command {
       const flows = makeFlowProducer(connection.redis, connection.keys);
       const submitted = await submitAutoRecRun(flows, connection.keys, {
         run: opts.runId as string | undefined, model, dataset, options: autoRecOptionsFrom(opts), n: opts.n as number | undefined,
-        promoteIfBetter: opts.promoteIfBetter === true,
+        promoteIfBetter: opts.promoteIfBetter === true, priority: opts.priority as number | undefined,
       }).finally(() => flows.close());
       if (opts.wait !== true) {
         console.log(json ? JSON.stringify({ run: submitted.run }) : `submitted run ${submitted.run} (train ${model} on ratings ${dataset}, then recommend); follow it with: latentflow jobs ${submitted.run}`);

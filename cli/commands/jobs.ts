@@ -10,7 +10,7 @@ import { withConnection } from '../connection.js';
 import { formatTable, printRows } from '../output.js';
 import { withQueues } from '../queues.js';
 
-const COUNTED = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
+const COUNTED = ['waiting', 'prioritized', 'waiting-children', 'active', 'completed', 'failed', 'delayed'] as const;
 /** Every job with this id, in the order of `queues` (QUEUES lists a run's stages in execution order). */
 export async function findJobs(queues: Map<QueueName, Queue>, id: string): Promise<{ queue: QueueName; job: Job }[]> {
   const order = [...queues.keys()];

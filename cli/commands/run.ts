@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { MANIFOLDS, type Manifold } from '../../shared/analytics/cluster-codes.js';
 import { DISTANCE_METRICS, type DistanceMetric } from '../../shared/analytics/neighbours.js';
 import { InputError } from '../../shared/contracts/errors.js';
+import { PRIORITY } from '../../shared/contracts/queues.js';
 import { formatOf, readTable } from '../../shared/data/read-table.js';
 import { withConnection, type Connection } from '../connection.js';
 import { checkName, datasetNameOf, isFile, saveDataset } from '../dataset-import.js';
@@ -15,7 +16,7 @@ import { DOWNSTREAM_STAGES, type DownstreamStage } from '../../shared/pipeline/f
 import { defaultDisplay, formatSummary, stagesFor, submit, waitForSummary } from '../run.js';
 import { tableOptionsFrom, withTableFlags } from '../table-flags.js';
 import { THRESHOLD_FLAG_HELP, thresholdFrom } from '../threshold-flag.js';
-import { clusters, positiveNumber } from '../arg-parsers.js';
+import { clusters, positiveInteger, positiveNumber } from '../arg-parsers.js';
 import { startRuntime } from '../runtime.js';
 import { writeReport } from './report.js';
 
@@ -54,6 +55,7 @@ export function runCommand(): Command {
     .option('--alert-threshold <error>', 'alert above this reconstruction error (default: the model\'s threshold)', positiveNumber)
     .option('--stages <list>', `downstream stages after train and encode, comma-separated (default ${DOWNSTREAM_STAGES.join(',')}; classify is left out for a dataset without labels)`, stageList)
     .option('--run-id <id>', 'run id (default: a random UUID)')
+    .option('--priority <n>', `${PRIORITY.highest} (taken first) … ${PRIORITY.lowest}: where the run's jobs queue behind others (default ${PRIORITY.run}; scheduled batches ${PRIORITY.scheduled})`, positiveInteger)
     .option('--wait', 'follow the run live and print its summary, then write its HTML report')
     .option('--report <file>', 'with --wait: where to write the run\'s report (default reports/<run id>.html)')
     .option('--no-report', 'with --wait: write no report')
@@ -79,7 +81,7 @@ export function runCommand(): Command {
       if (note) console.error(note);
       const submitted = await submit(connection, {
         stages,
-        run: opts.runId as string | undefined, model, dataset, options: modelOptionsFrom(opts), normal: opts.normal as string | undefined,
+        run: opts.runId as string | undefined, priority: opts.priority as number | undefined, model, dataset, options: modelOptionsFrom(opts), normal: opts.normal as string | undefined,
         thresholdMethod: threshold, k: opts.k as number | undefined, manifold: opts.manifold as Manifold | undefined, umapMetric: opts.umapMetric as DistanceMetric | undefined, threshold: opts.alertThreshold as number | undefined, seed,
       });
       if (opts.wait !== true) {

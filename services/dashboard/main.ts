@@ -16,7 +16,7 @@ import { createDashboard } from './app.js';
 
 async function run(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger('dashboard', config.logLevel);
+  const log = createLogger('dashboard', config.logLevel, undefined, config.logFormat);
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the dashboard shows what is in Redis');
   checkDashboardAccess(config.dashboard);
   await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });

@@ -6,11 +6,12 @@ import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
 import { initBackend } from '../../shared/ml/backend.js';
+import type { QueueName } from '../../shared/contracts/queues.js';
 import { startHeartbeat } from '../../shared/pipeline/heartbeat.js';
 import { createLogger, describeError } from '../../shared/pipeline/log.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
 import { alertPublisherFor } from '../../shared/pipeline/alert-publisher.js';
-import { makeWorker } from '../../shared/pipeline/queues.js';
+import { applyQueueLimits, makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
 import { AlertStore } from '../../shared/store/alerts.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
@@ -27,7 +28,7 @@ import { createWebhookProcessor } from './webhook.processor.js';
 
 async function run(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger('downstream', config.logLevel);
+  const log = createLogger('downstream', config.logLevel, undefined, config.logFormat);
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the downstream service takes its jobs from Redis');
   await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:downstream`, cluster: config.redisCluster });
@@ -60,8 +61,10 @@ async function run(): Promise<void> {
     await closeRedis(redis);
   }, { log, heartbeat, connection: redis });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  const queues = ['cluster', 'classify', 'detect', 'run', 'recommend', ...(webhook ? ['webhook'] : [])].join(', ');
-  log.info(`ready: queues ${queues}, concurrency ${config.concurrency.downstream} each, prefix ${config.prefix}`);
+  const queues = workers.map((w) => w.name as QueueName);
+  const limits = await applyQueueLimits(queues, redis, keys, config.queueLimits);
+  if (limits !== '') log.info(`queue limits: ${limits}`);
+  log.info(`ready: queues ${queues.join(', ')}, concurrency ${config.concurrency.downstream} each, prefix ${config.prefix}`);
   if (url !== undefined) log.info(`alerts are also POSTed to the webhook at ${new URL(url).origin} (signed)`);
   else if (secret !== undefined) log.warn('LATENTFLOW_WEBHOOK_SECRET is set without LATENTFLOW_WEBHOOK_URL: webhook jobs are not taken (they go only to the configured URL)');
 }

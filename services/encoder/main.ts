@@ -8,7 +8,7 @@ import { DriftMonitor } from '../../shared/pipeline/drift-monitor.js';
 import { startHeartbeat } from '../../shared/pipeline/heartbeat.js';
 import { createLogger, describeError } from '../../shared/pipeline/log.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
-import { makeWorker } from '../../shared/pipeline/queues.js';
+import { applyQueueLimits, makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { EmbeddingStore } from '../../shared/store/embeddings.js';
@@ -21,7 +21,7 @@ import { startStreamConsumer } from './stream.consumer.js';
 
 async function run(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger('encoder', config.logLevel);
+  const log = createLogger('encoder', config.logLevel, undefined, config.logFormat);
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the encoder takes its jobs from Redis');
   await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:encoder`, cluster: config.redisCluster });
@@ -51,6 +51,8 @@ async function run(): Promise<void> {
   const worker = makeWorker('encode', processor, redis, keys, { concurrency: config.concurrency.encoder, log, lockDuration: config.jobLockMs, onFatal });
   running.worker = worker;
   await worker.waitUntilReady();
+  const limits = await applyQueueLimits(['encode'], redis, keys, config.queueLimits);
+  if (limits !== '') log.info(`queue limits: ${limits}`);
   log.info(`ready: queue encode, concurrency ${config.concurrency.encoder}, sources ${streams.active.join(', ') || '(none yet)'}, prefix ${config.prefix}`);
 }
 

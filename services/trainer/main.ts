@@ -6,7 +6,7 @@ import { initBackend } from '../../shared/ml/backend.js';
 import { startHeartbeat } from '../../shared/pipeline/heartbeat.js';
 import { createLogger, describeError } from '../../shared/pipeline/log.js';
 import { makeFlowProducer } from '../../shared/pipeline/flow.js';
-import { makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
+import { applyQueueLimits, makeQueue, makeWorker } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { RatingsStore } from '../../shared/store/ratings.js';
@@ -17,7 +17,7 @@ import { createTrainProcessor } from './train.processor.js';
 
 async function run(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger('trainer', config.logLevel);
+  const log = createLogger('trainer', config.logLevel, undefined, config.logFormat);
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the trainer takes its jobs from Redis');
   const backend = await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:trainer`, cluster: config.redisCluster });
@@ -38,6 +38,8 @@ async function run(): Promise<void> {
     await closeRedis(redis);
   }, { log, heartbeat, connection: redis });
   await Promise.all([worker.waitUntilReady(), scheduler.waitUntilReady()]);
+  const limits = await applyQueueLimits(['train', 'schedule'], redis, keys, config.queueLimits);
+  if (limits !== '') log.info(`queue limits: ${limits}`);
   log.info(`ready: queue train, concurrency ${config.concurrency.trainer}; queue schedule; prefix ${config.prefix}`);
 }
 

@@ -11,7 +11,7 @@
 import type { FlowProducer } from 'bullmq';
 import { InputError } from '../../shared/contracts/errors.js';
 import type { Keyspace } from '../../shared/contracts/keys.js';
-import { parsePayload, type JobResult, type Payload, type PayloadInput } from '../../shared/contracts/queues.js';
+import { parsePayload, PRIORITY, type JobResult, type Payload, type PayloadInput } from '../../shared/contracts/queues.js';
 import type { z } from 'zod';
 import { AutoRecOptionsSchema, type AutoRecOptions } from '../../shared/ml/autorec-config.js';
 import { ModelOptionsSchema, type ModelOptions } from '../../shared/ml/model-config.js';
@@ -39,7 +39,7 @@ export function createScheduleProcessor(deps: ScheduleDeps): (job: PipelineJob<'
     if (p.kind === 'retrain') {
       const data = await retrainPayload(deps.models, p, log);
       parsePayload('train', data);
-      const added = await deps.train.add('train', data, { jobId, deduplication: { id: `schedule.${p.schedule}` } });
+      const added = await deps.train.add('train', data, { jobId, priority: PRIORITY.scheduled, deduplication: { id: `schedule.${p.schedule}` } });
       const submitted = added.id ?? jobId;
       log.info(`schedule ${p.schedule}: ${submitted === jobId ? 'submitted' : 'an earlier retrain is still pending:'} train job ${submitted} (${p.model} on ${p.dataset})`);
       return { schedule: p.schedule, kind: p.kind, submitted };
@@ -49,8 +49,8 @@ export function createScheduleProcessor(deps: ScheduleDeps): (job: PipelineJob<'
     parsePayload('encode', encode);
     parsePayload('detect', detect);
     await deps.flows.add({
-      name: 'detect', queueName: 'detect', prefix: deps.keys.bullPrefix, data: detect, opts: { jobId },
-      children: [{ name: 'encode', queueName: 'encode', prefix: deps.keys.bullPrefix, data: encode, opts: { jobId, failParentOnFailure: true } }],
+      name: 'detect', queueName: 'detect', prefix: deps.keys.bullPrefix, data: detect, opts: { jobId, priority: PRIORITY.scheduled },
+      children: [{ name: 'encode', queueName: 'encode', prefix: deps.keys.bullPrefix, data: encode, opts: { jobId, priority: PRIORITY.scheduled, failParentOnFailure: true } }],
     }, { queuesOptions: FLOW_QUEUES_OPTIONS });
     log.info(`schedule ${p.schedule}: submitted encode → detect ${jobId} (${p.dataset} with ${p.model}@production)`);
     return { schedule: p.schedule, kind: p.kind, submitted: jobId };

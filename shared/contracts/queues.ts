@@ -21,6 +21,13 @@ export type QueueName = (typeof QUEUES)[number];
 export const RUN_STAGES = ['train', 'encode', 'cluster', 'classify', 'detect', 'run'] as const satisfies readonly QueueName[];
 export type RunStage = (typeof RUN_STAGES)[number];
 
+/**
+ * Job priorities, BullMQ's way round: a lower number is taken first, equal ones in order of submission; jobs added
+ * without a priority (e.g. by another Redis client) are taken before all of them. Interactive runs default to `run`,
+ * the jobs a schedule fires to `scheduled`, so a nightly batch waits behind the runs people are watching.
+ */
+export const PRIORITY = { highest: 1, lowest: 1000, run: 10, scheduled: 100 } as const;
+
 const name = (what: string) => z.string().regex(NAME_PATTERN, `${what} names use letters, digits, ".", "_" and "-" (up to 128)`);
 export const DatasetName = name('dataset');
 export const ModelName = name('model');

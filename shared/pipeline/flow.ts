@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { FlowProducer, type ConnectionOptions, type FlowJobNode, type FlowJob } from 'bullmq';
 import { InputError } from '../contracts/errors.js';
 import { NAME_PATTERN, type Keyspace } from '../contracts/keys.js';
-import { parsePayload, QUEUES, RUN_STAGES, type PayloadInput, type RunStage } from '../contracts/queues.js';
+import { parsePayload, PRIORITY, QUEUES, RUN_STAGES, type PayloadInput, type RunStage } from '../contracts/queues.js';
 import type { AutoRecOptions } from '../ml/autorec-config.js';
 import type { ModelOptions } from '../ml/model-config.js';
 import type { Manifold } from '../analytics/cluster-codes.js';
@@ -54,6 +54,8 @@ export interface RunRequest {
   seed?: number;
   /** Downstream stages to run (in this order). Default all three; leave out classify for a dataset without labels. */
   stages?: readonly DownstreamStage[];
+  /** Every job of the run: PRIORITY.highest (taken first) … PRIORITY.lowest. Default PRIORITY.run. */
+  priority?: number;
 }
 
 export const DOWNSTREAM_STAGES = ['cluster', 'classify', 'detect'] as const;
@@ -79,6 +81,7 @@ export function makeFlowProducer(connection: ConnectionOptions, keys: Keyspace):
 /** Validates every stage's payload (InputError naming the field) and adds the run's flow. */
 export async function submitRun(flows: FlowProducer, keys: Keyspace, request: RunRequest): Promise<SubmittedRun> {
   const run = checkRunId(request.run ?? randomUUID());
+  const priority = checkPriority(request.priority);
   const { model, dataset, seed } = request;
   const payloads: { [Q in RunStage]: PayloadInput<Q> } = {
     train: { model, dataset, options: request.options, threshold: request.thresholdMethod, normal: request.normal },
@@ -95,12 +98,12 @@ export async function submitRun(flows: FlowProducer, keys: Keyspace, request: Ru
     queueName: q,
     prefix: keys.bullPrefix,
     data: withoutUndefined(payloads[q]),
-    opts: { jobId: run, failParentOnFailure: true },
+    opts: { jobId: run, priority, failParentOnFailure: true },
     ...(child ? { children: [child] } : {}),
   });
   const stages = DOWNSTREAM_STAGES.filter((q) => (request.stages ?? DOWNSTREAM_STAGES).includes(q));
   const chain = (['train', 'encode', ...stages] as const).reduce<FlowJobNode | undefined>((child, q) => node(q, child), undefined)!;
-  const flow: FlowJob = { ...node('run', chain), opts: { jobId: run } };
+  const flow: FlowJob = { ...node('run', chain), opts: { jobId: run, priority } };
   await flows.add(flow, { queuesOptions: FLOW_QUEUES_OPTIONS });
   return { run, jobId: run };
 }
@@ -116,6 +119,8 @@ export interface AutoRecRunRequest {
   /** Items stored per user. Default 10. */
   n?: number;
   promoteIfBetter?: boolean;
+  /** As for {@link RunRequest}. */
+  priority?: number;
 }
 
 /**
@@ -129,7 +134,7 @@ export async function submitAutoRecRun(flows: FlowProducer, keys: Keyspace, requ
   const recommend: PayloadInput<'recommend'> = { model, n: request.n };
   parsePayload('train', train);
   parsePayload('recommend', recommend);
-  const opts = { jobId: run };
+  const opts = { jobId: run, priority: checkPriority(request.priority) };
   await flows.add({
     name: 'recommend', queueName: 'recommend', prefix: keys.bullPrefix, data: withoutUndefined(recommend), opts,
     children: [{ name: 'train', queueName: 'train', prefix: keys.bullPrefix, data: withoutUndefined(train), opts: { ...opts, failParentOnFailure: true } }],
@@ -142,6 +147,13 @@ function checkRunId(run: string): string {
     throw new InputError('run ids use letters, digits, ".", "_" and "-" (up to 128), and are not only digits', { field: 'run', value: run });
   }
   return run;
+}
+
+function checkPriority(priority: number = PRIORITY.run): number {
+  if (!Number.isInteger(priority) || priority < PRIORITY.highest || priority > PRIORITY.lowest) {
+    throw new InputError(`a priority is an integer from ${PRIORITY.highest} (taken first) to ${PRIORITY.lowest}`, { field: 'priority', value: priority });
+  }
+  return priority;
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

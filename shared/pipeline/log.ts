@@ -1,12 +1,18 @@
 /**
- * A minimal leveled logger for the services: one line per event on stderr, prefixed with the service name. Every line
- * is redacted (no Redis password, URL secret or AUTH argument reaches a log).
+ * A minimal leveled logger for the services: one line per event on stderr. Every line is redacted (no Redis password,
+ * URL secret or AUTH argument reaches a log).
+ *
+ * Formats (LATENTFLOW_LOG_FORMAT): `text`, `<ISO time> <level> [<service>] <message>`; `json`, one object per line,
+ * `{"time", "level", "service", "msg"}` plus, for a line written while a job runs (./job-context.ts), `queue`, `jobId`
+ * and, for a run's jobs, `runId`.
  */
 import { inspect } from 'node:util';
-import type { LOG_LEVELS } from '../config.js';
+import type { LOG_FORMATS, LOG_LEVELS } from '../config.js';
 import { redact } from '../store/redis.js';
+import { currentJobContext } from './job-context.js';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface Logger {
   error(message: string): void;
@@ -18,12 +24,17 @@ export interface Logger {
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 /**
- * Logger writing `<ISO time> <level> [<name>] <message>` for every level up to `level`.
- * @param write - the sink; default stderr.
+ * Logger for service `name` writing every level up to `level` in `format`.
+ * @param write - the sink, one line per call without its newline; default stderr.
  */
-export function createLogger(name: string, level: LogLevel = 'info', write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Logger {
+export function createLogger(name: string, level: LogLevel = 'info', write: (line: string) => void = (line) => process.stderr.write(`${line}\n`), format: LogFormat = 'text'): Logger {
   const at = (l: LogLevel) => (message: string) => {
-    if (RANK[l] <= RANK[level]) write(`${new Date().toISOString()} ${l} [${name}] ${redact(message)}`);
+    if (RANK[l] > RANK[level]) return;
+    const time = new Date().toISOString();
+    const msg = redact(message);
+    if (format === 'text') return write(`${time} ${l} [${name}] ${msg}`);
+    const job = currentJobContext();
+    write(JSON.stringify({ time, level: l, service: name, msg, ...(job && { queue: job.queue, jobId: redact(job.jobId), ...(job.runId !== undefined && { runId: redact(job.runId) }) }) }));
   };
   return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
 }

@@ -14,12 +14,14 @@
 import { hostname } from 'node:os';
 import { MetricsTime, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
+import type { QueueLimits } from '../config.js';
 import { LatentflowError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
 import type { JobResult, PayloadInput, QueueName } from '../contracts/queues.js';
 import { isRuntimeCorruption } from '../ml/backend.js';
 import { errorReporter } from '../store/redis.js';
 import { TelemetryStore } from '../store/telemetry.js';
+import { withJobContext, type JobContext } from './job-context.js';
 import { silentLogger, type Logger } from './log.js';
 
 /** Per-minute data points of BullMQ's job metrics kept per queue and state: one week. */
@@ -75,6 +77,29 @@ export function makeQueue<Q extends QueueName>(q: Q, connection: ConnectionOptio
 }
 
 /**
+ * Sets each of `queues`' global concurrency and rate limit (BullMQ's, kept in Redis and obeyed by every worker of the
+ * queue) to `configured[q]`, removing those it leaves out: a service applies the configuration
+ * (LATENTFLOW_QUEUE_CONCURRENCY, LATENTFLOW_QUEUE_RATE_LIMIT) to the queues it works when it starts, so the last
+ * service started decides. Returns the limits set, as text for the service's log (empty: none).
+ */
+export async function applyQueueLimits(queues: readonly QueueName[], connection: ConnectionOptions, keys: Keyspace, configured: Partial<Record<QueueName, QueueLimits>>): Promise<string> {
+  const set: string[] = [];
+  for (const q of queues) {
+    const { concurrency, rate } = configured[q] ?? {};
+    const queue = makeQueue(q, connection, keys);
+    try {
+      await (concurrency !== undefined ? queue.setGlobalConcurrency(concurrency) : queue.removeGlobalConcurrency());
+      await (rate !== undefined ? queue.setGlobalRateLimit(rate.max, rate.durationMs) : queue.removeGlobalRateLimit());
+    } finally {
+      await queue.close();
+    }
+    if (concurrency !== undefined) set.push(`${q} at most ${concurrency} at once`);
+    if (rate !== undefined) set.push(`${q} at most ${rate.max} per ${rate.durationMs} ms`);
+  }
+  return set.join(', ');
+}
+
+/**
  * Maps a processor's error to what BullMQ should do with it: non-retryable errors become UnrecoverableError, and so
  * does a runtime corruption (its cause is the original error): retrying it in this process would fail again, and
  * elsewhere the job could break another worker.
@@ -95,6 +120,15 @@ export function toJobError(error: unknown): Error {
 }
 
 /**
+ * The job's context for logs: a run's jobs (a run's flow, a schedule's firing) share one job id, which is not only
+ * digits (BullMQ numbers the jobs it names itself), and that id is the run id.
+ */
+function jobContext(q: QueueName, job: Pick<Job, 'id' | 'parent'>): JobContext {
+  const jobId = job.id ?? '?';
+  return { queue: q, jobId, ...(job.parent !== undefined || !/^\d+$/.test(jobId) ? { runId: jobId } : {}) };
+}
+
+/**
  * A worker on queue `q` running `processor` with the retry semantics above. Failures, stalls and connection errors
  * are logged; none of them crashes the process (a broken runtime is the service's to act on, through `onFatal`).
  */
@@ -110,7 +144,7 @@ export function makeWorker<Q extends QueueName>(
     q,
     async (job, token) => {
       try {
-        return await processor(job, token);
+        return await withJobContext(jobContext(q, job), () => processor(job, token));
       } catch (error) {
         const failure = toJobError(error);
         if (isRuntimeCorruption(failure)) options.onFatal?.(failure);
@@ -139,9 +173,9 @@ export function makeWorker<Q extends QueueName>(
     if (!job) return log.error(`${q}: a job failed: ${error.message}`);
     const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     const attempt = `attempt ${job.attemptsMade}/${job.opts.attempts ?? 1}`;
-    log[final ? 'error' : 'warn'](`${q} job ${job.id} failed (${attempt}${final ? ', final' : ', will retry'}): ${error.message}`);
+    withJobContext(jobContext(q, job), () => log[final ? 'error' : 'warn'](`${q} job ${job.id} failed (${attempt}${final ? ', final' : ', will retry'}): ${error.message}`));
   });
-  worker.on('stalled', (id) => log.warn(`${q} job ${id} stalled: its lock expired and it goes back to the queue`));
+  worker.on('stalled', (id) => withJobContext(jobContext(q, { id }), () => log.warn(`${q} job ${id} stalled: its lock expired and it goes back to the queue`)));
   // Mostly its connection's errors while Redis is away: redacted and throttled like the connection's own.
   const errors = errorReporter(`${q} worker`, (message) => log.error(message));
   worker.on('error', (error) => errors.error(error));

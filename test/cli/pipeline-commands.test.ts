@@ -108,8 +108,8 @@ describe('pipeline commands against `latentflow up`', () => {
     test('jobs shows counts per queue, and every stage of a run by its id', async () => {
       const counts = await cli('jobs');
       assert.equal(counts.code, 0, counts.stderr);
-      assert.match(counts.stdout, /^queue\s+waiting\s+active\s+completed\s+failed\s+delayed$/m);
-      for (const q of ['train', 'encode', 'cluster', 'classify', 'detect', 'run']) assert.match(counts.stdout, new RegExp(`^${q}\\s+0\\s+0\\s+1\\s+0\\s+0$`, 'm'));
+      assert.match(counts.stdout, /^queue\s+waiting\s+prioritized\s+waiting-children\s+active\s+completed\s+failed\s+delayed$/m);
+      for (const q of ['train', 'encode', 'cluster', 'classify', 'detect', 'run']) assert.match(counts.stdout, new RegExp(`^${q}\\s+0\\s+0\\s+0\\s+0\\s+1\\s+0\\s+0$`, 'm'));
       const one = await cli('jobs', runId);
       assert.equal(one.code, 0, one.stderr);
       assert.equal((one.stdout.match(/\bcompleted\b/g) ?? []).length, 6, one.stdout);

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { before, describe, test, type TestContext } from 'node:test';
 import type { Redis } from 'ioredis';
+import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/contracts/errors.js';
 import { keyspace, type Keyspace } from '../../shared/contracts/keys.js';
 import type { QueueName } from '../../shared/contracts/queues.js';
@@ -14,7 +15,7 @@ import type { Autoencoder } from '../../shared/ml/autoencoder.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { createLogger } from '../../shared/pipeline/log.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
-import { makeQueue, makeWorker, type PipelineProcessor, type PipelineQueue, type PipelineWorkerOptions } from '../../shared/pipeline/queues.js';
+import { applyQueueLimits, makeQueue, makeWorker, type PipelineProcessor, type PipelineQueue, type PipelineWorkerOptions } from '../../shared/pipeline/queues.js';
 import { onShutdown } from '../../shared/pipeline/shutdown.js';
 import { DatasetStore } from '../../shared/store/datasets.js';
 import { RatingsStore } from '../../shared/store/ratings.js';
@@ -109,6 +110,71 @@ describe('makeWorker', () => {
 
     assert.ok(h.logs.some((l) => / warn \[test\] cluster job flaky failed \(attempt 1\/3, will retry\): connection reset/.test(l)), h.logs.join('\n'));
     assert.ok(h.logs.some((l) => / error \[test\] cluster job bad failed \(attempt 1\/3, final\)/.test(l)), h.logs.join('\n'));
+  });
+
+  test('LATENTFLOW_LOG_FORMAT=json: one object per line; lines written during a job carry its queue, job id and run id, redacted', async (t) => {
+    const h = harness(t);
+    const lines: string[] = [];
+    const log = createLogger('downstream', 'info', (line) => lines.push(line), 'json');
+    h.worker('cluster', (job) => {
+      log.info(`clustering for ${(job.data as { mode: string }).mode} at redis://user:hunter2@cache:6379`);
+      return Promise.reject(new InputError('must be at least 2', { field: 'k', value: 1 }));
+    }, { log });
+    const queue = h.queue('cluster');
+    await queue.add('cluster', { mode: 'run' } as never, { jobId: 'nightly-7' });
+    const numbered = await queue.add('cluster', { mode: 'single' } as never);
+    assert.equal((await settled(queue, 'nightly-7')).state, 'failed');
+    assert.equal((await settled(queue, numbered.id!)).state, 'failed');
+    log.info('idle');
+
+    const objects = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    for (const o of objects) assert.ok(typeof o.time === 'string' && o.service === 'downstream' && typeof o.msg === 'string', JSON.stringify(o));
+    assert.ok(!lines.join('\n').includes('hunter2'), lines.join('\n'));
+    const during = objects.find((o) => o.msg === 'clustering for run at redis://user:***@cache:6379');
+    assert.deepEqual({ ...during, time: undefined }, { time: undefined, level: 'info', service: 'downstream', msg: during?.msg, queue: 'cluster', jobId: 'nightly-7', runId: 'nightly-7' });
+    const single = objects.find((o) => typeof o.msg === 'string' && o.msg.startsWith('clustering for single'));
+    assert.equal(single?.jobId, numbered.id);
+    assert.equal(single?.runId, undefined, 'a job BullMQ numbered belongs to no run');
+    const failed = objects.find((o) => o.level === 'error' && o.msg === 'cluster job nightly-7 failed (attempt 1/3, final): field "k", value "1": must be at least 2');
+    assert.ok(failed, lines.join('\n'));
+    assert.equal(objects.find((o) => o.msg === 'idle')?.jobId, undefined, 'no job context outside a job');
+  });
+
+  test('queue limits from the configuration: a global concurrency across workers, then a rate limit, each removed when unset', async (t) => {
+    const h = harness(t);
+    const config = loadConfig({ LATENTFLOW_QUEUE_CONCURRENCY: 'cluster=1' });
+    assert.equal(await applyQueueLimits(['cluster', 'detect'], h.connection, h.keys, config.queueLimits), 'cluster at most 1 at once');
+    let running = 0;
+    let most = 0;
+    const starts: number[] = [];
+    const slow: PipelineProcessor<'cluster'> = async () => {
+      starts.push(Date.now());
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 100));
+      running--;
+      return clusterResult;
+    };
+    h.worker('cluster', slow, { concurrency: 3 });
+    h.worker('cluster', slow, { concurrency: 3 });
+    const queue = h.queue('cluster');
+    const addSix = (tag: string) => Promise.all([1, 2, 3, 4, 5, 6].map((i) => queue.add('cluster', {} as never, { jobId: `${tag}${i}` })));
+    await addSix('c');
+    for (let i = 1; i <= 6; i++) assert.equal((await settled(queue, `c${i}`)).state, 'completed');
+    assert.equal(most, 1, 'two workers of concurrency 3 ran one job at a time');
+
+    const rated = loadConfig({ LATENTFLOW_QUEUE_RATE_LIMIT: 'cluster=2/1000' });
+    assert.equal(await applyQueueLimits(['cluster'], h.connection, h.keys, rated.queueLimits), 'cluster at most 2 per 1000 ms');
+    assert.equal(await queue.getGlobalConcurrency(), null, 'the concurrency cap left out is removed');
+    starts.length = 0;
+    most = 0;
+    await addSix('r');
+    for (let i = 1; i <= 6; i++) assert.equal((await settled(queue, `r${i}`)).state, 'completed');
+    assert.ok(most >= 2, `jobs ran side by side again (at most ${most})`);
+    starts.sort((a, b) => a - b);
+    // Two starts per second at most: any three consecutive starts span a window of 1 s (timer slack allowed).
+    for (let i = 2; i < starts.length; i++) assert.ok(starts[i] - starts[i - 2] >= 950, `starts ${starts.map((s) => s - starts[0]).join(', ')} ms`);
+    assert.equal(await applyQueueLimits(['cluster'], h.connection, h.keys, {}), '');
+    assert.equal(await queue.getGlobalRateLimit(), null);
   });
 
   test('a training longer than the lock keeps its lock: it completes once, never stalls, and reports progress', async (t) => {

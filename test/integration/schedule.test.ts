@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
 import { keyspace, type Keyspace } from '../../shared/contracts/keys.js';
-import { RESULTS, type QueueName } from '../../shared/contracts/queues.js';
+import { InputError } from '../../shared/contracts/errors.js';
+import { PRIORITY, RESULTS, type QueueName } from '../../shared/contracts/queues.js';
 import { readTable } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
 import { initBackend } from '../../shared/ml/backend.js';
-import { makeFlowProducer } from '../../shared/pipeline/flow.js';
+import { makeFlowProducer, submitRun } from '../../shared/pipeline/flow.js';
 import { ModelCache } from '../../shared/pipeline/model-cache.js';
 import { makeQueue, makeWorker, type PipelineQueue } from '../../shared/pipeline/queues.js';
 import { addSchedule, listSchedules, removeSchedule } from '../../shared/pipeline/schedules.js';
@@ -220,9 +221,39 @@ describe('the schedule processor', () => {
     assert.deepEqual(first, { schedule: 'nightly', kind: 'retrain', submitted: 'nightly.1000' });
     assert.equal((await processor(firing(1000))).submitted, 'nightly.1000');
     assert.equal((await processor(firing(2000))).submitted, 'nightly.1000');
-    const waiting = await train.getJobs(['waiting']);
-    assert.deepEqual(waiting.map((j) => [j.id, j.data]), [['nightly.1000', { model: 'wine', dataset: 'wine', promoteIfBetter: true }]]);
+    const waiting = await train.getJobs(['prioritized']);
+    assert.deepEqual(waiting.map((j) => [j.id, j.data, j.priority]), [['nightly.1000', { model: 'wine', dataset: 'wine', promoteIfBetter: true }, PRIORITY.scheduled]]);
     await rejectsInput(processor(firing(3000, { ...data, kind: 'nope' })), 'field "kind"');
+  });
+
+  test('scheduled jobs queue behind interactive runs; --priority orders runs; equal priorities go in order of submission', async (t) => {
+    const keys = keyspace(fixture.prefix());
+    const connection = trackedRedis(fixture.url(), { bullmq: true, name: 'priorities' });
+    const train = makeQueue('train', connection, keys);
+    const flows = makeFlowProducer(connection, keys);
+    const taken: string[] = [];
+    const workers: { close(): Promise<void> }[] = [];
+    t.after(async () => {
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([train.close(), flows.close()]);
+      await closeRedis(connection);
+    });
+    const processor = createScheduleProcessor({ train, flows, models: new ModelRegistry(connection, keys), keys });
+    const firing = { id: 'repeat:nightly:1000', data: { schedule: 'nightly', kind: 'retrain', model: 'wine', dataset: 'wine' }, timestamp: 1000 } as unknown as Parameters<typeof processor>[0];
+    await processor(firing);
+    const run = (id: string, priority?: number) => submitRun(flows, keys, { run: id, model: 'wine', dataset: 'wine', stages: [], priority });
+    await run('first');
+    await run('second');
+    await run('urgent', PRIORITY.highest);
+    await run('background', PRIORITY.lowest);
+    await rejectsInput(run('bad', 0), 'field "priority"');
+    assert.equal((await train.getJob('first'))?.priority, PRIORITY.run);
+    workers.push(makeWorker('train', (job) => {
+      taken.push(job.id!);
+      return Promise.reject(new InputError('not trained in this test'));
+    }, connection, keys, { concurrency: 1 }));
+    await until('every train job', () => Promise.resolve(taken.length === 5 ? true : undefined));
+    assert.deepEqual(taken, ['urgent', 'first', 'second', 'nightly.1000', 'background']);
   });
 });
 

@@ -8,6 +8,7 @@ test('configuration defaults when nothing is set', () => {
   const c = loadConfig({});
   assert.equal(c.backend, 'auto');
   assert.equal(c.logLevel, 'info');
+  assert.equal(c.logFormat, 'text');
   assert.equal(c.prefix, 'lf');
   assert.equal(c.redisUrl, undefined);
   assert.equal(c.dataDir, path.resolve('data'));
@@ -25,6 +26,8 @@ test('an invalid value names the variable and the value (never a Redis password)
   assert.throws(() => loadConfig({ LATENTFLOW_LOG_LEVEL: 'loud' }), (e: unknown) =>
     e instanceof ConfigError && /LATENTFLOW_LOG_LEVEL="loud"/.test(e.message) && !e.retryable);
   assert.throws(() => loadConfig({ LATENTFLOW_ENCODER_CONCURRENCY: '0' }), /LATENTFLOW_ENCODER_CONCURRENCY="0"/);
+  assert.throws(() => loadConfig({ LATENTFLOW_LOG_FORMAT: 'xml' }), /LATENTFLOW_LOG_FORMAT="xml"/);
+  assert.equal(loadConfig({ LATENTFLOW_LOG_FORMAT: 'json' }).logFormat, 'json');
   assert.throws(() => loadConfig({ REDIS_URL: 'http://user:secret@x' }), (e: unknown) =>
     e instanceof ConfigError && /REDIS_URL/.test(e.message) && !/secret/.test(e.message));
 });

@@ -9,6 +9,7 @@ import { QUEUES, type QueueName } from '../../shared/contracts/queues.js';
 import { withConnection } from '../connection.js';
 import { formatTable, printRows } from '../output.js';
 import { withQueues } from '../queues.js';
+import { cancelJobs } from '../../shared/pipeline/cancellation.js';
 
 const COUNTED = ['waiting', 'prioritized', 'waiting-children', 'active', 'completed', 'failed', 'delayed'] as const;
 /** Every job with this id, in the order of `queues` (QUEUES lists a run's stages in execution order). */
@@ -70,8 +71,31 @@ function details(report: JobReport): string {
   return formatTable(rows);
 }
 
+/** `jobs cancel <id>`: stops the running job(s) with this id; waiting ones fail when taken (shared/pipeline/cancellation.ts). */
+function cancelCommand(): Command {
+  return new Command('cancel')
+    .description('cancel the unfinished jobs with this id (a run id cancels the whole run): a running train, encode or cluster job stops within about a second, without registering a version or completing embeddings; jobs not yet taken fail when a worker takes them')
+    .argument('<id>', 'job id or run id')
+    .option('--json', 'print JSON: [{queue, before, after}]')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      // `--json` after `cancel` is also `jobs`'s own option, which commander gives to `jobs`: read both.
+      const opts = command.optsWithGlobals<{ json?: boolean }>();
+      await withConnection(async (connection) => {
+        await withQueues(connection, QUEUES, async (queues) => {
+          const started = performance.now();
+          const jobs = await cancelJobs(connection.redis, connection.keys, [...queues.values()], id);
+          if (jobs === undefined) throw new InputError(`no unfinished job with id ${JSON.stringify(id)} in any queue (${QUEUES.join(', ')})`);
+          if (opts.json === true) return console.log(JSON.stringify(jobs, null, 2));
+          printRows(['queue', 'state before', 'state now'], jobs.map((j) => [j.queue, j.before, j.after]));
+          console.error(`cancelled ${id} in ${((performance.now() - started) / 1000).toFixed(1)} s${jobs.some((j) => j.after !== 'failed') ? ' (jobs not yet taken fail when a worker takes them)' : ''}`);
+        });
+      });
+    });
+}
+
 export function jobsCommand(): Command {
   return new Command('jobs')
+    .addCommand(cancelCommand())
     .description('a job\'s state, progress, result or error (every queue holding the id: a run id shows each stage); without an id, job counts per queue')
     .argument('[id]', 'job id (a run id from `latentflow run` names a job in every stage\'s queue)')
     .addOption(new Option('--queue <queue>', 'only this queue').choices(QUEUES))

@@ -12,6 +12,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { LatentflowError } from '../../shared/contracts/errors.js';
 import type { Keyspace } from '../../shared/contracts/keys.js';
 import { QUEUES } from '../../shared/contracts/queues.js';
+import { cancelJobs } from '../../shared/pipeline/cancellation.js';
 import { makeFlowProducer, submitRun } from '../../shared/pipeline/flow.js';
 import type { Logger } from '../../shared/pipeline/log.js';
 import { makeQueue } from '../../shared/pipeline/queues.js';
@@ -66,6 +67,8 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inl
 
 /** How long /readyz waits for Redis's PING. */
 const READY_TIMEOUT_MS = 2000;
+/** How long a cancel request waits for the run's running stage to stop before the page reloads. */
+const CANCEL_WAIT_MS = 3000;
 
 const SESSION_MS = 12 * 3_600_000;
 
@@ -115,6 +118,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     if (typeof q.promoted === 'string') return `production now points at version ${q.promoted}`;
     if (typeof q.rolledback === 'string') return `production rolled back to version ${q.rolledback}`;
     if (typeof q.retried === 'string') return `submitted again as run ${q.retried}`;
+    if (typeof q.cancelled === 'string') return `run ${q.cancelled} cancelled`;
     return undefined;
   };
 
@@ -132,6 +136,13 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     } finally {
       await flows.close();
     }
+  });
+
+  app.post('/runs/:id/cancel', requireAction, async (req, res) => {
+    const run = await getRun(runQueues, param(req, 'id'));
+    if (!run) return notFound(res, `no run "${param(req, 'id')}"`);
+    await cancelJobs(redis, keys, Object.values(queues), run.id, CANCEL_WAIT_MS);
+    res.redirect(303, `/runs?cancelled=${encodeURIComponent(run.id)}`);
   });
 
   app.get('/models', async (_req, res) => send(res, modelsPage(await models.list())));

@@ -9,7 +9,7 @@
 import { ari, clusterCodes, nmi, type ClusterCodesResult } from '../../shared/analytics/index.js';
 import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
 import { labelsFor, readCodes } from '../../shared/pipeline/codes.js';
-import type { PipelineJob } from '../../shared/pipeline/queues.js';
+import type { PipelineProcessor } from '../../shared/pipeline/queues.js';
 import { resolveTarget } from '../../shared/pipeline/target.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
 import type { EmbeddingStore } from '../../shared/store/embeddings.js';
@@ -32,15 +32,16 @@ function memberMeans(codes: { values: ArrayLike<number>; width: number }, fit: C
   return sums.map((s, c) => s.map((v) => v / Math.max(1, counts[c])));
 }
 
-export function createClusterProcessor(deps: ClusterDeps): (job: PipelineJob<'cluster'>) => Promise<JobResult<'cluster'>> {
-  return async (job) => {
+export function createClusterProcessor(deps: ClusterDeps): PipelineProcessor<'cluster'> {
+  return async (job, _token, signal) => {
     const p = parsePayload('cluster', job.data);
     const target = await resolveTarget(job, p, deps.models);
     const { ids, codes } = await readCodes(deps.embeddings, target);
     const labels = await labelsFor(deps.datasets, p.dataset, ids);
     const classes = labels ? new Set(labels).size : 0;
     const k = p.k ?? (classes >= 2 ? classes : undefined);
-    const fit = await clusterCodes(codes.values, codes.rows, codes.width, { manifold: p.manifold, method: p.method, k, seed: p.seed, umap: { metric: p.metric } });
+    const fit = await clusterCodes(codes.values, codes.rows, codes.width, { manifold: p.manifold, method: p.method, k, seed: p.seed, umap: { metric: p.metric }, signal });
+    signal?.throwIfAborted(); // before any result is written
     const result: JobResult<'cluster'> = {
       ...target,
       k: fit.k,

@@ -1,7 +1,7 @@
 /** `encode` jobs: codes and anomaly scores (reconstruction errors for detector `ae`) of every record of a dataset under one model version. */
-import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
+import { parsePayload } from '../../shared/contracts/queues.js';
 import type { ModelCache } from '../../shared/pipeline/model-cache.js';
-import type { PipelineJob } from '../../shared/pipeline/queues.js';
+import type { PipelineProcessor } from '../../shared/pipeline/queues.js';
 import { featureAligner, sliceRows } from '../../shared/pipeline/rows.js';
 import { resolveTarget } from '../../shared/pipeline/target.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
@@ -24,8 +24,8 @@ export interface EncodeProgress {
   total: number;
 }
 
-export function createEncodeProcessor(deps: EncodeDeps): (job: PipelineJob<'encode'>) => Promise<JobResult<'encode'>> {
-  return async (job) => {
+export function createEncodeProcessor(deps: EncodeDeps): PipelineProcessor<'encode'> {
+  return async (job, _token, signal) => {
     const p = parsePayload('encode', job.data);
     const target = await resolveTarget(job, p, deps.models);
     const meta = await deps.datasets.meta(p.dataset);
@@ -37,6 +37,7 @@ export function createEncodeProcessor(deps: EncodeDeps): (job: PipelineJob<'enco
       for await (const chunk of deps.datasets.chunks(p.dataset)) {
         const table = align(chunk.table);
         for (let start = 0; start < table.rows; start += p.batchSize) {
+          signal?.throwIfAborted(); // before `complete`: a cancelled job's embeddings stay incomplete
           const batch = sliceRows(table, start, Math.min(table.rows, start + p.batchSize));
           const { codes, errors, scores } = model.score(batch, { codes: true });
           await deps.embeddings.writeBatch(target, batch.ids, codes!, scores);

@@ -12,7 +12,7 @@ import { checkAutoRecSize, resolveAutoRecConfig } from '../../shared/ml/autorec-
 import { resolveModelConfig } from '../../shared/ml/model-config.js';
 import type { EpochProgress } from '../../shared/ml/train.js';
 import { silentLogger, type Logger } from '../../shared/pipeline/log.js';
-import type { PipelineJob } from '../../shared/pipeline/queues.js';
+import type { PipelineProcessor } from '../../shared/pipeline/queues.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
 import type { RatingsStore } from '../../shared/store/ratings.js';
 import { DEFAULT_ALIAS, type ModelRegistry, type ModelVersionMeta } from '../../shared/store/models.js';
@@ -36,16 +36,16 @@ export interface TrainProgress {
   etaSeconds: number;
 }
 
-export function createTrainProcessor(deps: TrainDeps): (job: PipelineJob<'train'>) => Promise<JobResult<'train'>> {
+export function createTrainProcessor(deps: TrainDeps): PipelineProcessor<'train'> {
   const log = deps.log ?? silentLogger;
-  return async (job) => {
+  return async (job, _token, signal) => {
     const p = parsePayload('train', job.data);
     // A retry of a job whose model was already registered returns that version instead of adding another (and
     // decides the promotion again, in case the first attempt stopped between the two).
     const key = `train:${job.id}`;
     const onEpoch = (e: EpochLike) => job.updateProgress(progressOf(e));
     const meta = (await deps.models.registeredBy(p.model, key))
-      ?? (p.kind === 'autorec' ? await trainAutoRec(deps, p, key, onEpoch) : await trainAutoencoder(deps, p, key, onEpoch));
+      ?? (p.kind === 'autorec' ? await trainAutoRec(deps, p, key, onEpoch, signal) : await trainAutoencoder(deps, p, key, onEpoch, signal));
     const result = resultOf(meta, deps.backend);
     if (p.promoteIfBetter === true) result.promoted = await promoteIfBetter(deps.models, meta, log);
     return result;
@@ -55,23 +55,26 @@ export function createTrainProcessor(deps: TrainDeps): (job: PipelineJob<'train'
 type EpochLike = Pick<EpochProgress, 'epoch' | 'epochs' | 'loss' | 'seconds'> & { valLoss?: number };
 type TrainPayload = Payload<'train'>;
 
-async function trainAutoencoder(deps: TrainDeps, p: Exclude<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => Promise<void>): Promise<ModelVersionMeta> {
+/** Training stops at the next step once `signal` aborts; nothing is registered then (the abort's reason is thrown). */
+async function trainAutoencoder(deps: TrainDeps, p: Exclude<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => Promise<void>, signal?: AbortSignal): Promise<ModelVersionMeta> {
   // The size limits (a ConfigError: the job fails at once) before any row is read.
   resolveModelConfig(p.options ?? {}, (await deps.datasets.meta(p.dataset)).width);
   const table = await trainingRows(deps.datasets, p.dataset, p.normal);
-  const model = await Autoencoder.fit(table, p.options, { threshold: p.threshold, onEpoch });
+  const model = await Autoencoder.fit(table, p.options, { threshold: p.threshold, onEpoch, signal });
   try {
+    signal?.throwIfAborted();
     return await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal, key, backend: deps.backend });
   } finally {
     model.dispose();
   }
 }
 
-async function trainAutoRec(deps: TrainDeps, p: Extract<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => Promise<void>): Promise<ModelVersionMeta> {
+async function trainAutoRec(deps: TrainDeps, p: Extract<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => Promise<void>, signal?: AbortSignal): Promise<ModelVersionMeta> {
   const { users, items } = await deps.ratings.meta(p.dataset);
   checkAutoRecSize(resolveAutoRecConfig(p.options), users, items);
-  const model = await AutoRec.fit(await deps.ratings.load(p.dataset), p.options, { onEpoch });
+  const model = await AutoRec.fit(await deps.ratings.load(p.dataset), p.options, { onEpoch, signal });
   try {
+    signal?.throwIfAborted();
     return await deps.models.registerAutoRec(p.model, model, { dataset: p.dataset, key });
   } finally {
     model.dispose();

@@ -60,3 +60,10 @@ export class ConfigError extends LatentflowError {
     super(message, false, options);
   }
 }
+
+/** A job stopped because someone cancelled it (`latentflow jobs cancel`, the dashboard): never retried. */
+export class CancelledError extends LatentflowError {
+  constructor(jobId: string, options?: ErrorOptions) {
+    super(`cancelled: job ${jobId} was cancelled (latentflow jobs cancel or the dashboard); it is not retried`, false, options);
+  }
+}

@@ -107,6 +107,10 @@ export interface Keyspace {
   alertsSent(scope: string): string;
   /** String with a TTL: a dashboard browser session (its value: JSON with the session's action token). */
   dashboardSession(id: string): string;
+  /** String with a TTL: set when jobs with this id (a run's, or one job's) are cancelled; workers fail them when taken. */
+  cancelled(jobId: string): string;
+  /** Pub/sub channel: job ids to cancel, for the workers running them. */
+  cancelChannel(): string;
   telemetry: {
     /** Hash: source (a dataset name, or a stream source's name) → records scored, all time (one HINCRBY per batch). */
     records(): string;
@@ -177,6 +181,8 @@ export function keyspace(prefix = 'lf'): Keyspace {
     alertsSent: (scope) => `{${prefix}:alerts}:sent:${scope}`,
     alertsChannel: () => `${prefix}:alerts:live`,
     dashboardSession: (id) => `${prefix}:dashboard:session:${id}`,
+    cancelled: (jobId) => `${prefix}:cancelled:${jobId}`,
+    cancelChannel: () => `${prefix}:cancel`,
     alertCooldown: (source, entity) => `{${prefix}:alerts}:cooldown:${source}:${entity}`,
     stream: {
       input: (source) => `${prefix}:in:${source}`,

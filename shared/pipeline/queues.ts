@@ -15,12 +15,13 @@ import { hostname } from 'node:os';
 import { MetricsTime, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import type { QueueLimits } from '../config.js';
-import { LatentflowError } from '../contracts/errors.js';
+import { CancelledError, LatentflowError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
 import type { JobResult, PayloadInput, QueueName } from '../contracts/queues.js';
 import { isRuntimeCorruption } from '../ml/backend.js';
 import { errorReporter } from '../store/redis.js';
 import { TelemetryStore } from '../store/telemetry.js';
+import { isCancelled, listenForCancels } from './cancellation.js';
 import { withJobContext, type JobContext } from './job-context.js';
 import { silentLogger, type Logger } from './log.js';
 
@@ -45,8 +46,11 @@ export type PipelineQueue<Q extends QueueName> = Queue<PayloadInput<Q>, JobResul
 /** A job as a worker receives it: data not yet validated (processors call `parsePayload`). */
 export type PipelineJob<Q extends QueueName> = Job<unknown, JobResult<Q>>;
 
-/** What a service registers for queue `Q`; `token` is the job's lock token. */
-export type PipelineProcessor<Q extends QueueName> = (job: PipelineJob<Q>, token?: string) => Promise<JobResult<Q>>;
+/**
+ * What a service registers for queue `Q`; `token` is the job's lock token; `signal` aborts when the job is cancelled
+ * (./cancellation.ts): the processor stops at its next batch or epoch by throwing, before writing anything final.
+ */
+export type PipelineProcessor<Q extends QueueName> = (job: PipelineJob<Q>, token?: string, signal?: AbortSignal) => Promise<JobResult<Q>>;
 
 export type PipelineWorker<Q extends QueueName> = Worker<unknown, JobResult<Q>>;
 
@@ -140,13 +144,16 @@ export function makeWorker<Q extends QueueName>(
   options: PipelineWorkerOptions,
 ): PipelineWorker<Q> {
   const log = options.log ?? silentLogger;
+  const redis = connection instanceof Redis || connection instanceof Cluster ? connection : undefined;
   const worker = new Worker<unknown, JobResult<Q>>(
     q,
-    async (job, token) => {
+    // Three parameters: BullMQ hands an AbortSignal only to a processor that declares one.
+    async (job, token, signal) => {
       try {
-        return await withJobContext(jobContext(q, job), () => processor(job, token));
+        if (redis !== undefined && job.id !== undefined && await isCancelled(redis, keys, job.id)) throw new CancelledError(job.id);
+        return await withJobContext(jobContext(q, job), () => processor(job, token, signal));
       } catch (error) {
-        const failure = toJobError(error);
+        const failure = toJobError(signal?.aborted === true && !(error instanceof CancelledError) ? new CancelledError(job.id ?? '?', { cause: error }) : error);
         if (isRuntimeCorruption(failure)) options.onFatal?.(failure);
         throw failure;
       }
@@ -162,8 +169,20 @@ export function makeWorker<Q extends QueueName>(
       metrics: { maxDataPoints: METRICS_DATA_POINTS },
     },
   );
-  if (connection instanceof Redis || connection instanceof Cluster) {
-    const telemetry = new TelemetryStore(connection, keys);
+  if (redis !== undefined) {
+    // Cancellation requests reach the worker running the job; the listener closes with the worker.
+    let closing = false;
+    const listener = listenForCancels(redis, keys, (id) => {
+      if (worker.cancelJob(id, 'cancelled')) withJobContext(jobContext(q, { id }), () => log.info(`${q} job ${id} cancelled: stopping it`));
+    }).catch((error: unknown) => {
+      log.error(`${q} worker: not listening for cancellations: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
+    worker.on('closing', () => {
+      if (!closing) void listener.then((l) => l?.close());
+      closing = true;
+    });
+    const telemetry = new TelemetryStore(redis, keys);
     worker.on('completed', (job) => {
       const seconds = ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;
       telemetry.stageCompleted(q, seconds).catch((error: unknown) => log.warn(`${q}: job duration not recorded: ${error instanceof Error ? error.message : String(error)}`));

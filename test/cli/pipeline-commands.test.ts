@@ -215,6 +215,26 @@ describe('pipeline commands against `latentflow up`', () => {
       assert.match(r.stderr, /the train stage failed .*code size 40 must be smaller than the input width 13/);
     });
 
+    test('jobs cancel stops a running run: its training stops, every stage fails, no version is added; an unknown id is an error', async () => {
+      const versions = async () => ((JSON.parse((await cli('models', 'list', '--json')).stdout) as { name: string; versions: unknown[] }[]).find((m) => m.name === 'long')?.versions ?? []).length;
+      const submitted = await cli('run', 'wine', '--model', 'long', '--epochs', '100000', '--run-id', 'long-run', '--stages', 'detect', '--priority', '1');
+      assert.equal(submitted.code, 0, submitted.stderr);
+      const epoch = async () => (JSON.parse((await cli('jobs', 'long-run', '--queue', 'train', '--json')).stdout) as { progress: { epoch?: number } }).progress.epoch ?? 0;
+      for (let i = 0; i < 60 && await epoch() === 0; i++) await new Promise((r) => setTimeout(r, 200));
+      const r = await cli('jobs', 'cancel', 'long-run', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const jobs = JSON.parse(r.stdout) as { queue: string; before: string; after: string }[];
+      assert.deepEqual(jobs.find((j) => j.queue === 'train'), { queue: 'train', before: 'active', after: 'failed' });
+      for (let i = 0; i < 20 && !/^run\s+failed/m.test((await cli('jobs', 'long-run')).stdout); i++) await new Promise((r) => setTimeout(r, 200));
+      const states = (await cli('jobs', 'long-run')).stdout;
+      for (const q of ['train', 'encode', 'detect', 'run']) assert.match(states, new RegExp(`^${q}\\s+failed`, 'm'), states);
+      assert.match(states, /cancelled: job long-run was cancelled/);
+      assert.equal(await versions(), 0);
+      const unknown = await cli('jobs', 'cancel', 'nosuch');
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /no unfinished job with id "nosuch"/);
+    });
+
     test('--from-data-dir refuses a path outside the data directory', async () => {
       const r = await cli('dataset', 'import', '../package.json', '--from-data-dir');
       assert.equal(r.code, 2);

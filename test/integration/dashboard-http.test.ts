@@ -200,6 +200,29 @@ describe('actions', () => {
     assert.deepEqual([cluster?.k, cluster?.manifold, cluster?.metric], [4, 'umap', 'euclidean']);
     assert.equal(await makeQueueJob(keys, 'classify', id), undefined, 'the stages of the original run, no more');
   });
+
+  test('an unfinished run has a cancel button; cancelling it fails its jobs as cancelled', async (t) => {
+    const d = await startDashboard(t, fixture);
+    const keys = d.keys;
+    const flows = makeFlowProducer(fixture.redis(), keys);
+    const train = makeQueue('train', fixture.redis(), keys);
+    t.after(async () => {
+      await flows.close();
+      await train.close();
+    });
+    await submitRun(flows, keys, { run: 'r-2', model: 'm', dataset: 'nowhere', options: { codeSize: 3, epochs: 2 }, stages: ['detect'] });
+    const html = (await (await d.request('/runs')).text()).replaceAll('&#47;', '/');
+    assert.ok(!html.includes('action="/runs/r-2/retry"'), 'no retry before it failed');
+    const token = /action="\/runs\/r-2\/cancel"><input type="hidden" name="action" value="([0-9a-f]+)"/.exec(html)?.[1];
+    assert.ok(token, 'the waiting run has a cancel button');
+    const cancelled = await d.request('/runs/r-2/cancel', { method: 'POST', headers: FORM, body: body({ action: token }) });
+    assert.equal(cancelled.status, 303);
+    assert.equal(cancelled.headers.get('location'), '/runs?cancelled=r-2');
+    startPipeline(t, fixture, keys);
+    const failed = await settled(train, 'r-2', 20_000);
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.job.failedReason, /^cancelled: job r-2 was cancelled/, 'taken after the request: failed before it reads the dataset');
+  });
 });
 
 async function makeQueueJob(keys: Keyspace, q: 'cluster' | 'classify', id: string): Promise<Record<string, unknown> | undefined> {

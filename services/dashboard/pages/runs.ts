@@ -1,4 +1,4 @@
-/** The runs page: status, per-stage progress, summary figures, report link, and retry for failed runs. */
+/** The runs page: status, per-stage progress, summary figures, report link, retry for failed runs, cancel for unfinished ones. */
 import { figure, html } from '../../../shared/report/markup.js';
 import { actionButton, page } from '../layout.js';
 import type { RunRow } from '../runs.js';
@@ -24,7 +24,7 @@ export function runsPage(rows: RunRow[], actionToken: string, flash?: string): s
 ${rows.map((r) => html`<tr data-run="${r.id}"><td><code>${r.id}</code></td><td class="state-${r.status}">${r.status}</td>
 <td>${r.stages.filter((s) => s.stage !== 'run').map((s) => html`<span class="state-${s.state}" title="${s.state}">${s.stage}${s.state === 'completed' ? ' ✓' : s.state === 'failed' ? ' ✗' : ' …'}</span> `)}</td>
 <td>${r.summary ? `${r.summary.model}@${r.summary.version}` : r.model}</td><td>${r.dataset}</td><td>${summaryOf(r)}</td><td>${when(r.submittedAt)}</td><td class="num">${duration(r)}</td>
-<td>${r.status === 'completed' ? html`<a href="/runs/${encodeURIComponent(r.id)}/report">report</a>` : ''}${r.status === 'failed' ? actionButton(`/runs/${encodeURIComponent(r.id)}/retry`, 'retry', actionToken) : ''}</td></tr>`)}
+<td>${r.status === 'completed' ? html`<a href="/runs/${encodeURIComponent(r.id)}/report">report</a>` : ''}${r.status === 'failed' ? actionButton(`/runs/${encodeURIComponent(r.id)}/retry`, 'retry', actionToken) : ''}${r.status !== 'completed' && r.status !== 'failed' ? actionButton(`/runs/${encodeURIComponent(r.id)}/cancel`, 'cancel', actionToken) : ''}</td></tr>`)}
 </tbody></table>`;
   return page({ title: 'Runs', section: 'runs', body, flash });
 }

@@ -9,8 +9,9 @@
  * `fpr: 0.01`; the false-alarm rate is measured on the held-out normal rows of each task.
  *
  * Usage: npm run bench -- detect [--sets breast_cancer,wine,digits,fmnist] [--detectors ae,iforest,ensemble]
- *        [--fmnist-epochs 20] [--seed 0] [--code-size Q] [--no-peer] [--out DIR]
- * `--code-size` overrides our code size on the tabular sets (to compare with the peer's narrower code).
+ *        [--fmnist-epochs 20] [--seed 0] [--code-size Q] [--options JSON] [--no-peer] [--out DIR]
+ * `--code-size` overrides our code size on the tabular sets (to compare with the peer's narrower code); `--options`
+ * overrides any model options there (e.g. '{"scale":"none","outputActivation":"sigmoid"}', to test a recipe difference).
  * Writes bench/results/detect.json and detect.md.
  */
 import { execFile } from 'node:child_process';
@@ -73,9 +74,9 @@ function tableTasks(dataset: string, table: Table, normals: string[], seed: numb
   });
 }
 
-async function tasksOf(sets: string[], seed: number, fmnistEpochs: number, codeSize?: number): Promise<Task[]> {
+async function tasksOf(sets: string[], seed: number, fmnistEpochs: number, overrides: ModelOptions): Promise<Task[]> {
   const tasks: Task[] = [];
-  const base: ModelOptions = { seed, ...(codeSize !== undefined ? { codeSize } : {}) };
+  const base: ModelOptions = { seed, ...overrides };
   for (const set of sets) {
     if (set === 'fmnist') {
       const { train, test } = await loadFashionMnist();
@@ -177,7 +178,7 @@ async function main(): Promise<void> {
       detectors: { type: 'string', default: DETECTORS.join(',') },
       'fmnist-epochs': { type: 'string', default: '20' },
       seed: { type: 'string', default: '0' },
-      'code-size': { type: 'string' },
+      'code-size': { type: 'string' }, options: { type: 'string' },
       'no-peer': { type: 'boolean', default: false },
       out: { type: 'string' },
     },
@@ -188,7 +189,8 @@ async function main(): Promise<void> {
   const fmnistEpochs = Number(values['fmnist-epochs']);
   const backend = await initBackend('wasm', () => {}, { blasThreads: loadConfig().blasThreads });
   const codeSize = values['code-size'] === undefined ? undefined : Number(values['code-size']);
-  const tasks = await tasksOf(values.sets.split(','), seed, fmnistEpochs, codeSize);
+  const overrides = { ...(values.options === undefined ? {} : JSON.parse(values.options) as ModelOptions), ...(codeSize !== undefined ? { codeSize } : {}) };
+  const tasks = await tasksOf(values.sets.split(','), seed, fmnistEpochs, overrides);
   const peerFigures = values['no-peer'] ? undefined : peers(tasks, fmnistEpochs);
   const results: TaskResult[] = [];
   for (const task of tasks) {
@@ -204,7 +206,7 @@ async function main(): Promise<void> {
     const byName = await peerFigures;
     for (const r of results) r.peers = byName.get(r.name.replace(/[^a-z0-9_]/gi, '_'));
   }
-  const settings = { seed, fmnistEpochs, fpr: FPR, backend: backend.name, ...(codeSize !== undefined ? { codeSize } : {}) };
+  const settings = { seed, fmnistEpochs, fpr: FPR, backend: backend.name, ...(Object.keys(overrides).length > 0 ? { options: overrides } : {}) };
   const machine = machineDetails();
   const md = markdown(results, detectors, settings, machine);
   console.log(md);

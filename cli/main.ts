@@ -1,4 +1,5 @@
 /** The `latentflow` command. */
+import { startTracing } from '../shared/pipeline/tracing.js';
 import { Command, CommanderError } from 'commander';
 import { LatentflowError } from '../shared/contracts/errors.js';
 import { describeError } from '../shared/pipeline/log.js';
@@ -68,7 +69,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 async function run(): Promise<void> {
   try {
-    await program.parseAsync(process.argv);
+    const stopTracing = startTracing('cli');
+    await program.parseAsync(process.argv).finally(stopTracing);
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode);
     if (error instanceof LatentflowError) {

@@ -19,6 +19,7 @@
  * | LATENTFLOW_QUEUE_CONCURRENCY | (unset) | jobs of a queue running at once across every worker, as `queue=n,…` (e.g. `train=1,cluster=2`); a queue not listed has no global cap (each worker's own concurrency still applies) |
  * | LATENTFLOW_QUEUE_RATE_LIMIT | (unset) | jobs of a queue started per time window across every worker, as `queue=max/ms,…` (e.g. `webhook=10/1000`); a queue not listed is not rate-limited |
  * | LATENTFLOW_LOG_LEVEL | info | error, warn, info or debug |
+ * | OTEL_EXPORTER_OTLP_ENDPOINT | (unset) | OpenTelemetry collector (OTLP/HTTP, e.g. http://otel-collector:4318): when set, traces are exported (shared/pipeline/tracing.ts; the exporter's other OTEL_EXPORTER_OTLP_* variables apply) |
  * | LATENTFLOW_LOG_FORMAT | text | text (`<time> <level> [<service>] <message>`) or json (one object per line: time, level, service, msg, and queue, jobId, runId for lines written during a job) |
  * | LATENTFLOW_WEBHOOK_URL | (unset) | http(s) URL every alert is POSTed to (as JSON, through the `webhook` queue), without user or password; the only URL webhooks go to; unset: no webhook jobs are queued |
  * | LATENTFLOW_WEBHOOK_SECRET | (unset) | HMAC-SHA256 key (at least 16 characters) of the `x-latentflow-signature: t=<unix seconds>,sha256=<hex>` header; required when LATENTFLOW_WEBHOOK_URL is set; a downstream service delivers webhook jobs only when it has both |
@@ -99,6 +100,7 @@ const EnvSchema = z.object({
   }).default({}),
   LATENTFLOW_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LATENTFLOW_LOG_FORMAT: z.enum(LOG_FORMATS).default('text'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().regex(/^https?:\/\//, 'must start with http:// or https://').pipe(z.url()).optional(),
   LATENTFLOW_WEBHOOK_URL: z.string().regex(/^https?:\/\//, 'must start with http:// or https://').pipe(z.url()).optional(),
   LATENTFLOW_WEBHOOK_SECRET: z.string().min(WEBHOOK_LIMITS.secretChars, `at least ${WEBHOOK_LIMITS.secretChars} characters (e.g. openssl rand -hex 32)`).optional(),
   LATENTFLOW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
@@ -119,7 +121,7 @@ const EnvSchema = z.object({
 });
 
 /** Variables whose values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'LATENTFLOW_WEBHOOK_URL', 'LATENTFLOW_WEBHOOK_SECRET', 'LATENTFLOW_DASHBOARD_TOKEN']);
+const SECRET_VARIABLES = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'LATENTFLOW_WEBHOOK_URL', 'LATENTFLOW_WEBHOOK_SECRET', 'LATENTFLOW_DASHBOARD_TOKEN', 'OTEL_EXPORTER_OTLP_ENDPOINT']);
 
 type Env = z.output<typeof EnvSchema>;
 
@@ -142,6 +144,8 @@ export interface Config {
   queueLimits: Partial<Record<QueueName, QueueLimits>>;
   logLevel: (typeof LOG_LEVELS)[number];
   logFormat: (typeof LOG_FORMATS)[number];
+  /** OpenTelemetry collector; undefined: no tracing (shared/pipeline/tracing.ts reads the variable itself, with the exporter's others). */
+  otlpEndpoint: string | undefined;
   /** Alert delivery to a webhook; `url` undefined: none (`secret` may still be set on the delivering service). */
   webhook: { url: string | undefined; secret: string | undefined; timeoutMs: number };
   /** How long a record's "already alerted" mark lasts per scope, in ms (each scope also keeps at most `alertsMaxLen` marks). */
@@ -214,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     })),
     logLevel: e.LATENTFLOW_LOG_LEVEL,
     logFormat: e.LATENTFLOW_LOG_FORMAT,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     webhook: { url: e.LATENTFLOW_WEBHOOK_URL, secret: e.LATENTFLOW_WEBHOOK_SECRET, timeoutMs: e.LATENTFLOW_WEBHOOK_TIMEOUT_MS },
     alertsDedupMs: e.LATENTFLOW_ALERTS_DEDUP_MS,
     alertCooldownMs: e.LATENTFLOW_ALERT_COOLDOWN_MS,

@@ -2,6 +2,7 @@
  * The dashboard service: web pages, bull-board, `/metrics`, health checks on LATENTFLOW_DASHBOARD_HOST:PORT.
  * Wiring only; see app.ts. Reports are built on request, so it starts a TensorFlow.js backend like the workers.
  */
+import { startTracing } from '../../shared/pipeline/tracing.js';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { checkDashboardAccess, loadConfig } from '../../shared/config.js';
@@ -17,6 +18,7 @@ import { createDashboard } from './app.js';
 async function run(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('dashboard', config.logLevel, undefined, config.logFormat);
+  const stopTracing = startTracing('dashboard');
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the dashboard shows what is in Redis');
   checkDashboardAccess(config.dashboard);
   await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
@@ -36,6 +38,7 @@ async function run(): Promise<void> {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await closeRedis(redis);
+    await stopTracing();
   }, { log, connection: redis });
   const { address, port } = server.address() as AddressInfo;
   const shown = address.includes(':') ? `[${address}]` : address;

@@ -2,6 +2,7 @@
  * The downstream service: takes `cluster`, `classify`, `detect`, `run` and `recommend` jobs, and `webhook` jobs when
  * LATENTFLOW_WEBHOOK_URL (and so LATENTFLOW_WEBHOOK_SECRET) is set. Wiring only; see *.processor.ts.
  */
+import { startTracing } from '../../shared/pipeline/tracing.js';
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
@@ -29,6 +30,7 @@ import { createWebhookProcessor } from './webhook.processor.js';
 async function run(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('downstream', config.logLevel, undefined, config.logFormat);
+  const stopTracing = startTracing('downstream');
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the downstream service takes its jobs from Redis');
   await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:downstream`, cluster: config.redisCluster });
@@ -59,6 +61,7 @@ async function run(): Promise<void> {
     await closeAlerts();
     cache.clear();
     await closeRedis(redis);
+    await stopTracing();
   }, { log, heartbeat, connection: redis });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const queues = workers.map((w) => w.name as QueueName);

@@ -1,4 +1,5 @@
 /** The encoder service: takes `encode` jobs and consumes the source streams. Wiring only; see encode.processor.ts and stream.consumer.ts. */
+import { startTracing } from '../../shared/pipeline/tracing.js';
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
@@ -22,6 +23,7 @@ import { startStreamConsumer } from './stream.consumer.js';
 async function run(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('encoder', config.logLevel, undefined, config.logFormat);
+  const stopTracing = startTracing('encoder');
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the encoder takes its jobs from Redis');
   await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:encoder`, cluster: config.redisCluster });
@@ -42,6 +44,7 @@ async function run(): Promise<void> {
     await closeAlerts();
     cache.clear();
     await closeRedis(redis);
+    await stopTracing();
   }, { log, heartbeat, connection: redis });
   const onFatal = (error: unknown) => shutdown.fatal(error instanceof Error ? error : new Error(String(error)));
   const streams = await startStreamConsumer({

@@ -1,4 +1,5 @@
 /** The trainer service: takes `train` jobs, and `schedule` jobs (which submit work). Wiring only; see *.processor.ts. */
+import { startTracing } from '../../shared/pipeline/tracing.js';
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/contracts/errors.js';
 import { keyspace } from '../../shared/contracts/keys.js';
@@ -18,6 +19,7 @@ import { createTrainProcessor } from './train.processor.js';
 async function run(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('trainer', config.logLevel, undefined, config.logFormat);
+  const stopTracing = startTracing('trainer');
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the trainer takes its jobs from Redis');
   const backend = await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:trainer`, cluster: config.redisCluster });
@@ -36,6 +38,7 @@ async function run(): Promise<void> {
     await heartbeat.stop();
     await Promise.all([trainQueue.close(), flows.close()]);
     await closeRedis(redis);
+    await stopTracing();
   }, { log, heartbeat, connection: redis });
   await Promise.all([worker.waitUntilReady(), scheduler.waitUntilReady()]);
   const limits = await applyQueueLimits(['train', 'schedule'], redis, keys, config.queueLimits);

@@ -27,6 +27,7 @@ import type { Manifold } from '../analytics/cluster-codes.js';
 import type { DistanceMetric } from '../analytics/neighbours.js';
 import type { ThresholdMethod } from '../ml/threshold.js';
 import { DEFAULT_JOB_OPTIONS } from './queues.js';
+import { bullmqTelemetry } from './tracing.js';
 
 /** What a run does. */
 export interface RunRequest {
@@ -72,7 +73,7 @@ export const FLOW_QUEUES_OPTIONS = Object.fromEntries(QUEUES.map((q) => [q, { de
 
 /** A FlowProducer under the keyspace's BullMQ prefix. */
 export function makeFlowProducer(connection: ConnectionOptions, keys: Keyspace): FlowProducer {
-  const flows = new FlowProducer({ connection, prefix: keys.bullPrefix });
+  const flows = new FlowProducer({ connection, prefix: keys.bullPrefix, telemetry: bullmqTelemetry() });
   // Its errors are its connection's, which reports them itself (store/redis.ts); unheard, BullMQ would print each in full.
   flows.on('error', () => {});
   return flows;

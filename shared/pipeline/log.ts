@@ -4,12 +4,13 @@
  *
  * Formats (LATENTFLOW_LOG_FORMAT): `text`, `<ISO time> <level> [<service>] <message>`; `json`, one object per line,
  * `{"time", "level", "service", "msg"}` plus, for a line written while a job runs (./job-context.ts), `queue`, `jobId`
- * and, for a run's jobs, `runId`.
+ * and, for a run's jobs, `runId`; and `traceId` inside a traced span (./tracing.ts).
  */
 import { inspect } from 'node:util';
 import type { LOG_FORMATS, LOG_LEVELS } from '../config.js';
 import { redact } from '../store/redis.js';
 import { currentJobContext } from './job-context.js';
+import { currentTraceId } from './tracing.js';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -34,7 +35,12 @@ export function createLogger(name: string, level: LogLevel = 'info', write: (lin
     const msg = redact(message);
     if (format === 'text') return write(`${time} ${l} [${name}] ${msg}`);
     const job = currentJobContext();
-    write(JSON.stringify({ time, level: l, service: name, msg, ...(job && { queue: job.queue, jobId: redact(job.jobId), ...(job.runId !== undefined && { runId: redact(job.runId) }) }) }));
+    const traceId = currentTraceId();
+    write(JSON.stringify({
+      time, level: l, service: name, msg,
+      ...(job && { queue: job.queue, jobId: redact(job.jobId), ...(job.runId !== undefined && { runId: redact(job.runId) }) }),
+      ...(traceId !== undefined && { traceId }),
+    }));
   };
   return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
 }

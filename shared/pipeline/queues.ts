@@ -23,6 +23,7 @@ import { errorReporter } from '../store/redis.js';
 import { TelemetryStore } from '../store/telemetry.js';
 import { isCancelled, listenForCancels } from './cancellation.js';
 import { withJobContext, type JobContext } from './job-context.js';
+import { bullmqTelemetry } from './tracing.js';
 import { silentLogger, type Logger } from './log.js';
 
 /** Per-minute data points of BullMQ's job metrics kept per queue and state: one week. */
@@ -74,7 +75,7 @@ export interface PipelineWorkerOptions {
 
 /** The queue `q` under the keyspace's BullMQ prefix, with {@link DEFAULT_JOB_OPTIONS}. */
 export function makeQueue<Q extends QueueName>(q: Q, connection: ConnectionOptions, keys: Keyspace): PipelineQueue<Q> {
-  const queue = new Queue<PayloadInput<Q>, JobResult<Q>>(q, { connection, prefix: keys.bullPrefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+  const queue = new Queue<PayloadInput<Q>, JobResult<Q>>(q, { connection, prefix: keys.bullPrefix, defaultJobOptions: DEFAULT_JOB_OPTIONS, telemetry: bullmqTelemetry() });
   // Its errors are its connection's, which reports them itself (store/redis.ts); unheard, BullMQ would print each in full.
   queue.on('error', () => {});
   return queue;
@@ -161,6 +162,7 @@ export function makeWorker<Q extends QueueName>(
     {
       connection,
       prefix: keys.bullPrefix,
+      telemetry: bullmqTelemetry(),
       // Recorded on every job it takes (job.processedBy), so `latentflow jobs` shows which process ran a job.
       name: `${q}@${hostname()}:${process.pid}`,
       concurrency: options.concurrency,

@@ -19,6 +19,7 @@
  * twice (its `entry` field, the original id, tells them apart); a record taken over after such a crash across a
  * promotion may get codes under both versions (each stored under the version that produced it).
  */
+import { inSpan } from '../pipeline/tracing.js';
 import { driftBaseline, type DriftBaseline } from '../analytics/drift.js';
 import type { Keyspace } from '../contracts/keys.js';
 import { streamDataset } from '../contracts/keys.js';
@@ -130,7 +131,7 @@ export class SourceConsumer {
         if (this.stopping) break;
         const entries = await this.read(this.retryOwn ? '0' : '>');
         if (this.retryOwn && entries.length === 0) this.retryOwn = false;
-        if (entries.length > 0) await this.handle(entries);
+        if (entries.length > 0) await inSpan('stream batch', { 'latentflow.source': this.source, 'latentflow.entries': entries.length }, () => this.handle(entries));
         this.failures = 0;
       } catch (error) {
         if (this.stopping) break;

@@ -6,9 +6,10 @@
  * here); with UMAP it also holds `umap`: the UMAP settings used (shared/analytics/manifold.ts; N2D's by default: k
  * components, 20 neighbours, min_dist 0) and `centroids` in the embedding.
  */
-import { ari, clusterCodes, nmi, type ClusterCodesResult } from '../../shared/analytics/index.js';
+import { ari, nmi, type ClusterCodesResult } from '../../shared/analytics/index.js';
 import { parsePayload, type JobResult } from '../../shared/contracts/queues.js';
 import { labelsFor, readCodes } from '../../shared/pipeline/codes.js';
+import { clusterCodesInThread } from '../../shared/pipeline/offload.js';
 import type { PipelineProcessor } from '../../shared/pipeline/queues.js';
 import { resolveTarget } from '../../shared/pipeline/target.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
@@ -40,7 +41,7 @@ export function createClusterProcessor(deps: ClusterDeps): PipelineProcessor<'cl
     const labels = await labelsFor(deps.datasets, p.dataset, ids);
     const classes = labels ? new Set(labels).size : 0;
     const k = p.k ?? (classes >= 2 ? classes : undefined);
-    const fit = await clusterCodes(codes.values, codes.rows, codes.width, { manifold: p.manifold, method: p.method, k, seed: p.seed, umap: { metric: p.metric }, signal });
+    const fit = await clusterCodesInThread(codes.values, codes.rows, codes.width, { manifold: p.manifold, method: p.method, k, seed: p.seed, umap: { metric: p.metric }, signal });
     signal?.throwIfAborted(); // before any result is written
     const result: JobResult<'cluster'> = {
       ...target,

@@ -127,7 +127,7 @@ test('a cancelled encode stops between batches and leaves its embeddings incompl
   assert.equal(queued.job.progress, 0, 'it never started');
 });
 
-test('a cancelled cluster job stops its UMAP within a second and stores no clustering', async (t) => {
+test('a cancelled cluster job stops its UMAP thread within a second and stores no clustering', async (t) => {
   const p = pipeline(t);
   await p.datasets.save('digits', digits);
   const train = p.queue('train');
@@ -146,5 +146,6 @@ test('a cancelled cluster job stops its UMAP within a second and stores no clust
   t.diagnostic(`the cluster job stopped ${job.finishedOn! - asked} ms after the request`);
   assert.ok(job.finishedOn! - asked < 1000);
   assert.match(job.failedReason, /^cancelled/);
+  assert.equal(job.attemptsMade, 1, 'stopped in its first attempt (its thread terminated), not retried');
   assert.equal(await p.embeddings.readResult({ model: 'digits', version: 1, dataset: 'digits' }, 'cluster'), undefined, 'no clustering stored');
 });

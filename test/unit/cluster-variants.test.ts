@@ -6,7 +6,8 @@ import { umapEmbedding } from '../../shared/analytics/manifold.js';
 import { clusteringAccuracy } from '../../shared/analytics/metrics.js';
 import { nearestNeighbours } from '../../shared/analytics/neighbours.js';
 import { seededRandom } from '../../shared/analytics/random.js';
-import { InputError } from '../../shared/contracts/errors.js';
+import { InputError, LatentflowError } from '../../shared/contracts/errors.js';
+import { clusterCodesInThread } from '../../shared/pipeline/offload.js';
 import { readTable } from '../../shared/data/read-table.js';
 import { projectPath } from '../helpers/cli.js';
 
@@ -134,4 +135,19 @@ test('bad options are InputErrors naming the field and value', async () => {
   await assert.rejects(run({}, f.values.subarray(0, 6), 2), named('rows', '2'));
   await assert.rejects(evaluateClusterings(f.values, f.rows, f.width, ['a']), named('labels'));
   await assert.rejects(evaluateClusterings(f.values, f.rows, f.width, f.labels, { variants: [] }), named('variants'));
+});
+
+test('clustering in a worker thread (the cluster stage) gives the same result; an input error keeps its message and fails without retries', async () => {
+  const random = seededRandom('offload');
+  const rows = 300;
+  const codes = Float32Array.from({ length: rows * 4 }, (_, i) => (Math.floor(i / 4) % 3) * 5 + random());
+  const options: ClusterCodesOptions = { k: 3, seed: 0, manifold: 'umap', umap: { nEpochs: 50 } };
+  const [inline, threaded] = await Promise.all([clusterCodes(codes, rows, 4, options), clusterCodesInThread(codes, rows, 4, options)]);
+  assert.deepEqual(threaded.assignments, inline.assignments);
+  assert.equal(threaded.silhouette, inline.silhouette);
+  await assert.rejects(clusterCodesInThread(codes.subarray(0, 8), 2, 4), (e: unknown) =>
+    e instanceof LatentflowError && !e.retryable && /clustering needs at least 3 rows, got 2/.test(e.message));
+  const aborted = new AbortController();
+  aborted.abort(new Error('stop'));
+  await assert.rejects(clusterCodesInThread(codes, rows, 4, { ...options, signal: aborted.signal }), /stop/);
 });

@@ -7,14 +7,15 @@
  * matrix, `confusion: {labels, matrix}` (rows true labels, columns predicted, over every label of the dataset in
  * natural order), and the trained SVM (`svm`) or the encoder classifier's resolved options (`options`).
  */
-import { accuracy, confusionMatrix, distinctLabels, macroF1, stratifiedSplit, trainSvm, type Split } from '../../shared/analytics/index.js';
+import { accuracy, confusionMatrix, distinctLabels, macroF1, stratifiedSplit, type Split } from '../../shared/analytics/index.js';
 import { InputError } from '../../shared/contracts/errors.js';
 import { MODEL_LIMITS } from '../../shared/contracts/limits.js';
 import { parsePayload, type JobResult, type Payload } from '../../shared/contracts/queues.js';
 import { selectRows, type Table } from '../../shared/data/table.js';
 import { fitEncoderClassifier, type EncoderClassifierKind } from '../../shared/ml/encoder-classifier.js';
 import { labelsFor, pickRows, readCodes, type StoredCodes } from '../../shared/pipeline/codes.js';
-import type { PipelineJob } from '../../shared/pipeline/queues.js';
+import { svmInThread } from '../../shared/pipeline/offload.js';
+import type { PipelineProcessor } from '../../shared/pipeline/queues.js';
 import { featureAligner, rowsWithIds } from '../../shared/pipeline/rows.js';
 import { resolveTarget, type Target } from '../../shared/pipeline/target.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
@@ -46,14 +47,11 @@ function capped(rows: number[], labels: readonly string[], max: number, seed: nu
   return kept.map((k) => rows[k]);
 }
 
-async function svmOnCodes(codes: StoredCodes['codes'], labels: readonly string[], split: Split, p: Payload<'classify'>): Promise<Trained> {
+/** The SVM trains and predicts in a worker thread (libsvm's training is one synchronous call of seconds). */
+async function svmOnCodes(codes: StoredCodes['codes'], labels: readonly string[], split: Split, p: Payload<'classify'>, signal?: AbortSignal): Promise<Trained> {
   const train = capped(split.train, labels, p.maxTrain, p.seed);
-  const svm = await trainSvm(pickRows(codes, train), train.map((i) => labels[i]), SVM);
-  try {
-    return { trained: train.length, tested: svm.predict(pickRows(codes, split.test)), predicted: svm.predict(codes), stored: { maxTrain: p.maxTrain, svm: svm.toJSON() } };
-  } finally {
-    svm.free();
-  }
+  const { predictions: [tested, predicted], svm } = await svmInThread(pickRows(codes, train), train.map((i) => labels[i]), [pickRows(codes, split.test), codes], SVM, signal);
+  return { trained: train.length, tested, predicted, stored: { maxTrain: p.maxTrain, svm } };
 }
 
 /** The dataset's rows of `ids`, in that order, in the model's feature order. */
@@ -90,8 +88,8 @@ async function onEncoder(
   }
 }
 
-export function createClassifyProcessor(deps: ClassifyDeps): (job: PipelineJob<'classify'>) => Promise<JobResult<'classify'>> {
-  return async (job) => {
+export function createClassifyProcessor(deps: ClassifyDeps): PipelineProcessor<'classify'> {
+  return async (job, _token, signal) => {
     const p = parsePayload('classify', job.data);
     const target = await resolveTarget(job, p, deps.models);
     const { ids, codes } = await readCodes(deps.embeddings, target);
@@ -102,7 +100,7 @@ export function createClassifyProcessor(deps: ClassifyDeps): (job: PipelineJob<'
       throw new InputError(`dataset "${p.dataset}" has ${classes} distinct labels; a classifier learns at most ${MODEL_LIMITS.classes} (is the label column an id?)`, { field: 'dataset' });
     }
     const split = stratifiedSplit(labels, p.testFraction, p.seed);
-    const out = p.classifier === 'svm' ? await svmOnCodes(codes, labels, split, p) : await onEncoder(deps, p.classifier, target, ids, labels, split, p);
+    const out = p.classifier === 'svm' ? await svmOnCodes(codes, labels, split, p, signal) : await onEncoder(deps, p.classifier, target, ids, labels, split, p);
     const truth = split.test.map((i) => labels[i]);
     const result: JobResult<'classify'> = {
       ...target,

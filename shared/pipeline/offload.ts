@@ -1,30 +1,39 @@
 /**
  * CPU-heavy analytics off the worker's event loop, in a worker thread per call (node:worker_threads), so that lock
  * renewals, heartbeats, cancellations and `/metrics` stay responsive whatever the job computes: UMAP's neighbour graph
- * (`initializeFit`) alone blocks ~10 s in one synchronous call on 10k codes, and K-means runs in one block too. The
- * thread costs a start-up of a fraction of a second, small next to the work it takes. A job's AbortSignal terminates
- * the thread at once (mid-computation), and the call rejects with the signal's reason.
+ * (`initializeFit`) alone blocks ~10 s in one synchronous call on 10k codes, K-means runs in one block, and libsvm's
+ * training is one synchronous wasm call (6 s on 10k codes). A thread starts in a fraction of a second, small next to
+ * the work it takes. A job's AbortSignal terminates the thread at once (mid-computation), and the call rejects with
+ * the signal's reason; the thread's errors keep their message and retry semantics (./thread-task.ts).
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ClusterCodesOptions, ClusterCodesResult } from '../analytics/cluster-codes.js';
+import type { Matrix } from '../analytics/matrix.js';
+import type { SvmJson, SvmOptions } from '../analytics/svm.js';
 import { LatentflowError } from '../contracts/errors.js';
+import type { ThreadAnswer } from './thread-task.js';
 
-// cluster.thread.js when built; cluster.thread.ts from the sources (tests and benches run through tsx).
-const CLUSTER_THREAD = new URL(`./cluster.thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+/** A thread module next to this one: `<name>.thread.js` when built, `.ts` from the sources (tests, benches via tsx). */
+const threadFile = (name: string) => new URL(`./${name}.thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
-/** shared/analytics `clusterCodes` in a worker thread: the same result; its errors keep their message and retry semantics. */
+/** shared/analytics `clusterCodes` in a worker thread: the same result. */
 export function clusterCodesInThread(codes: Float32Array | Float64Array, rows: number, width: number, options: ClusterCodesOptions = {}): Promise<ClusterCodesResult> {
   const { signal, ...rest } = options;
-  return runThread<ThreadAnswer<ClusterCodesResult>>(CLUSTER_THREAD, { codes, rows, width, options: rest }, signal).then((answer) => {
-    if (answer.ok) return answer.result;
-    throw new LatentflowError(answer.message, answer.retryable);
-  });
+  return runThread<ClusterCodesResult>(threadFile('cluster'), { codes, rows, width, options: rest }, signal);
 }
 
-/** What a thread posts back (./cluster.thread.ts). */
-type ThreadAnswer<T> = { ok: true; result: T } | { ok: false; message: string; retryable: boolean };
+/** What {@link svmInThread} returns: the predicted labels of each of `predict`, and the trained model. */
+export interface SvmAnswer {
+  predictions: string[][];
+  svm: SvmJson;
+}
+
+/** shared/analytics `trainSvm` on `train` in a worker thread, then its predictions for each matrix of `predict`. */
+export function svmInThread(train: Matrix, labels: readonly string[], predict: Matrix[], options: SvmOptions, signal?: AbortSignal): Promise<SvmAnswer> {
+  return runThread<SvmAnswer>(threadFile('svm'), { train, labels, predict, options }, signal);
+}
 
 function runThread<T>(file: URL, workerData: unknown, signal?: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -45,8 +54,8 @@ function runThread<T>(file: URL, workerData: unknown, signal?: AbortSignal): Pro
       reject(signal!.reason as Error);
     });
     signal?.addEventListener('abort', onAbort, { once: true });
-    worker.once('message', (result: T) => finish(() => resolve(result)));
+    worker.once('message', (answer: ThreadAnswer<T>) => finish(() => (answer.ok ? resolve(answer.result) : reject(new LatentflowError(answer.message, answer.retryable)))));
     worker.once('error', (error) => finish(() => reject(error)));
-    worker.once('exit', (code) => finish(() => reject(new Error(`the clustering thread exited with code ${code} before answering`))));
+    worker.once('exit', (code) => finish(() => reject(new Error(`the ${fileURLToPath(file)} thread exited with code ${code} before answering`))));
   });
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InputError } from '../../shared/contracts/errors.js';
+import { InputError, LatentflowError } from '../../shared/contracts/errors.js';
+import { svmInThread } from '../../shared/pipeline/offload.js';
 import { sharedLibsvm } from '../../shared/analytics/libsvm-wasm.js';
 import { accuracy } from '../../shared/analytics/metrics.js';
 import { stratifiedSplit } from '../../shared/analytics/split.js';
@@ -58,6 +59,24 @@ test('rbf SVM on wine: ≥ 0.9 test accuracy, string predictions, silent trainin
   } finally {
     model.free();
   }
+});
+
+test('in a worker thread (the classify stage) the SVM predicts as in the caller\'s thread and returns its model; input errors keep their semantics', async () => {
+  const options = { kernel: 'rbf', C: 10, gamma: 'scale' } as const;
+  const inline = await trainSvm(xTrain, yTrain, options);
+  try {
+    const { predictions, svm } = await svmInThread(xTrain, yTrain, [xTest, xTrain], options);
+    assert.deepEqual(predictions, [inline.predict(xTest), inline.predict(xTrain)]);
+    const loaded = await loadSvm(svm);
+    try {
+      assert.deepEqual(loaded.predict(xTest), predictions[0]);
+    } finally {
+      loaded.free();
+    }
+  } finally {
+    inline.free();
+  }
+  await assert.rejects(svmInThread(xTrain, yTrain.slice(1), [xTest], options), (e: unknown) => e instanceof LatentflowError && !e.retryable);
 });
 
 test('toJSON / loadSvm round-trips to identical predictions', async () => {

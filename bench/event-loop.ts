@@ -1,18 +1,21 @@
 /**
- * The event loop of a worker process while a cluster job computes UMAP + K-means: `clusterCodes` run on the event
- * loop's own thread (as the cluster stage did before) vs in a worker thread (shared/pipeline/offload.ts, as it does
- * now). A blocked event loop delays lock renewals, heartbeats, cancellations and `/metrics`; the figures are the
+ * The event loop of a worker process while a cluster job computes UMAP + K-means, and while a classify job trains its
+ * SVM: `clusterCodes` / `trainSvm` run on the event loop's own thread (as the stages did before) vs in a worker thread
+ * (shared/pipeline/offload.ts, as they do now). A blocked event loop delays lock renewals, heartbeats, cancellations and `/metrics`; the figures are the
  * event-loop delay's p99 and maximum (perf_hooks.monitorEventLoopDelay, 10 ms resolution) and the job's wall time.
  * Codes: Fashion-MNIST's 10k test images projected to 64 dimensions by a seeded Gaussian matrix (real structure, no
- * training needed), clustered as the stage does by default with `manifold: umap` (k 10, cosine).
+ * training needed), clustered as the stage does by default with `manifold: umap` (k 10, cosine); the SVM (the
+ * stage's rbf, C 10, gamma scale) trains on them with their labels and predicts them.
  *
  * Usage: npm run bench -- event-loop [--rows 10000] [--repeats 3] [--out DIR]
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { clusterCodes } from '../shared/analytics/cluster-codes.js';
+import { accuracy } from '../shared/analytics/metrics.js';
+import { trainSvm } from '../shared/analytics/svm.js';
 import { seededRandom } from '../shared/ml/random.js';
-import { clusterCodesInThread } from '../shared/pipeline/offload.js';
+import { clusterCodesInThread, svmInThread } from '../shared/pipeline/offload.js';
 import { loadFashionMnist } from './fmnist-data.js';
 import { machineDetails, machineMarkdown } from './machine.js';
 import { writeResults } from './results-file.js';
@@ -35,16 +38,17 @@ function project(values: Float32Array, rows: number, width: number): Float32Arra
   return out;
 }
 
-interface Figures { p99_ms: number; max_ms: number; seconds: number; silhouette: number }
+/** `quality`: the clustering's silhouette, the SVM's accuracy on the rows it trained on (the two sides must agree). */
+interface Figures { p99_ms: number; max_ms: number; seconds: number; quality: number }
 
-async function measure(run: () => Promise<{ silhouette: number }>): Promise<Figures> {
+async function measure(run: () => Promise<number>): Promise<Figures> {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const started = performance.now();
-  const { silhouette } = await run();
+  const quality = await run();
   const seconds = (performance.now() - started) / 1000;
   delay.disable();
-  return { p99_ms: delay.percentile(99) / 1e6, max_ms: delay.max / 1e6, seconds, silhouette };
+  return { p99_ms: delay.percentile(99) / 1e6, max_ms: delay.max / 1e6, seconds, quality };
 }
 
 async function main(): Promise<void> {
@@ -52,23 +56,48 @@ async function main(): Promise<void> {
   const { test } = await loadFashionMnist();
   const rows = Math.min(Number(values.rows), test.rows);
   const codes = project(test.values, rows, test.width);
+  const labels = test.labels!.slice(0, rows);
+  const data = { values: codes, rows, width: WIDTH };
   const options = { manifold: 'umap' as const, k: 10, seed: 0 };
-  const runs: { inline: Figures; thread: Figures }[] = [];
+  const svm = { kernel: 'rbf', C: 10, gamma: 'scale' } as const;
+  const jobs = {
+    cluster: {
+      inline: async () => (await clusterCodes(codes, rows, WIDTH, options)).silhouette,
+      thread: async () => (await clusterCodesInThread(codes, rows, WIDTH, options)).silhouette,
+    },
+    svm: {
+      inline: async () => {
+        const model = await trainSvm(data, labels, svm);
+        try {
+          return accuracy(labels, model.predict(data));
+        } finally {
+          model.free();
+        }
+      },
+      thread: async () => accuracy(labels, (await svmInThread(data, labels, [data], svm)).predictions[0]),
+    },
+  };
+  const runs: { job: keyof typeof jobs; inline: Figures; thread: Figures }[] = [];
   for (let i = 0; i < Number(values.repeats); i++) {
-    // Alternated, so that both sides see the same machine.
-    const inline = await measure(() => clusterCodes(codes, rows, WIDTH, options));
-    const thread = await measure(() => clusterCodesInThread(codes, rows, WIDTH, options));
-    console.error(`repeat ${i + 1}: inline p99 ${inline.p99_ms.toFixed(0)} ms, max ${inline.max_ms.toFixed(0)} ms, ${inline.seconds.toFixed(1)} s; thread p99 ${thread.p99_ms.toFixed(0)} ms, max ${thread.max_ms.toFixed(0)} ms, ${thread.seconds.toFixed(1)} s`);
-    runs.push({ inline, thread });
+    for (const job of Object.keys(jobs) as (keyof typeof jobs)[]) {
+      // Alternated, so that both sides see the same machine.
+      const inline = await measure(jobs[job].inline);
+      const thread = await measure(jobs[job].thread);
+      console.error(`repeat ${i + 1}, ${job}: inline p99 ${inline.p99_ms.toFixed(0)} ms, max ${inline.max_ms.toFixed(0)} ms, ${inline.seconds.toFixed(1)} s; thread p99 ${thread.p99_ms.toFixed(0)} ms, max ${thread.max_ms.toFixed(0)} ms, ${thread.seconds.toFixed(1)} s`);
+      runs.push({ job, inline, thread });
+    }
   }
-  const med = (side: 'inline' | 'thread', key: keyof Figures) => median(runs.map((r) => r[side][key]));
   const machine = machineDetails();
-  const lines = ['# Event-loop delay during a UMAP cluster job: on the event loop vs in a worker thread', '', machineMarkdown(machine), '',
-    `${rows} Fashion-MNIST test images projected to ${WIDTH}-D, UMAP (k 10, cosine) + K-means; medians of ${runs.length} alternated repeats; command: \`npm run bench -- event-loop ${process.argv.slice(2).join(' ')}\``, '',
-    '| figure | on the event loop (before) | worker thread (now) | before ÷ now |', '|---|---:|---:|---:|'];
-  for (const key of ['p99_ms', 'max_ms', 'seconds', 'silhouette'] as const) {
-    const [a, b] = [med('inline', key), med('thread', key)];
-    lines.push(`| ${key} | ${a.toFixed(key === 'silhouette' ? 4 : 1)} | ${b.toFixed(key === 'silhouette' ? 4 : 1)} | ${(a / b).toFixed(2)} |`);
+  const lines = ['# Event-loop delay during a cluster (UMAP + K-means) and a classify (SVM) job: on the event loop vs in a worker thread', '', machineMarkdown(machine), '',
+    `${rows} Fashion-MNIST test images projected to ${WIDTH}-D; cluster: UMAP (k 10, cosine) + K-means, quality = silhouette; svm: rbf C 10 gamma scale trained on all of them, quality = training accuracy; medians of ${Number(values.repeats)} alternated repeats; command: \`npm run bench -- event-loop ${process.argv.slice(2).join(' ')}\``];
+  for (const job of Object.keys(jobs) as (keyof typeof jobs)[]) {
+    const mine = runs.filter((r) => r.job === job);
+    const med = (side: 'inline' | 'thread', key: keyof Figures) => median(mine.map((r) => r[side][key]));
+    lines.push('', `## ${job}`, '', '| figure | on the event loop (before) | worker thread (now) | before ÷ now |', '|---|---:|---:|---:|');
+    for (const key of ['p99_ms', 'max_ms', 'seconds', 'quality'] as const) {
+      const [a, b] = [med('inline', key), med('thread', key)];
+      lines.push(`| ${key} | ${a.toFixed(key === 'quality' ? 4 : 1)} | ${b.toFixed(key === 'quality' ? 4 : 1)} | ${(a / b).toFixed(2)} |`);
+    }
   }
   const markdown = lines.join('\n');
   console.log(markdown);

@@ -7,7 +7,9 @@
  */
 import type { Queue } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
+import { InputError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
+import { JOB_LIMITS } from '../contracts/limits.js';
 
 /** How long a cancelled id stays marked: longer than any run waits in a queue. */
 export const CANCEL_MARK_SECONDS = 7 * 24 * 3600;
@@ -57,6 +59,7 @@ const FINISHED = new Set(['completed', 'failed', 'unknown']);
  * that id.
  */
 export async function cancelJobs(redis: Redis | Cluster, keys: Keyspace, queues: readonly Queue[], jobId: string, waitMs = 5000): Promise<CancelledJob[] | undefined> {
+  if (jobId.length > JOB_LIMITS.textChars) throw new InputError(`a job id is at most ${JOB_LIMITS.textChars} characters, got ${jobId.length}`, { field: 'id' });
   const statesOf = () => Promise.all(queues.map(async (queue) => ({ queue: queue.name, state: await queue.getJobState(jobId) })));
   const before = (await statesOf()).filter((s) => !FINISHED.has(s.state));
   if (before.length === 0) return undefined;

@@ -93,6 +93,7 @@ test('cancelling a run stops its training within a second, registers no version,
   assert.match(run.job.failedReason, /^cancelled|^child .*encode:long failed$/);
   assert.deepEqual((await p.models.list()).flatMap((m) => m.versions), [], 'no version registered');
   assert.equal(await cancelJobs(p.connection, p.keys, p.queues, 'long'), undefined, 'nothing unfinished is left to cancel');
+  await assert.rejects(cancelJobs(p.connection, p.keys, p.queues, 'x'.repeat(257)), /field "id": a job id is at most 256 characters, got 257/);
 });
 
 test('a cancelled encode stops between batches and leaves its embeddings incomplete; a job cancelled before it is taken fails when taken', async (t) => {

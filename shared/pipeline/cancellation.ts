@@ -6,39 +6,60 @@
  * it registers a version or marks embeddings complete, so a cancelled job leaves nothing that looks finished.
  */
 import type { Queue } from 'bullmq';
-import { Cluster, type Redis } from 'ioredis';
 import { InputError } from '../contracts/errors.js';
 import type { Keyspace } from '../contracts/keys.js';
 import { JOB_LIMITS } from '../contracts/limits.js';
+import { duplicateRedis, type RedisClient } from '../store/redis.js';
 
 /** How long a cancelled id stays marked: longer than any run waits in a queue. */
 export const CANCEL_MARK_SECONDS = 7 * 24 * 3600;
 
 /** Marks `jobId` cancelled and tells every listening worker; returns how many worker processes heard it. */
-export async function requestCancel(redis: Redis | Cluster, keys: Keyspace, jobId: string): Promise<number> {
+export async function requestCancel(redis: RedisClient, keys: Keyspace, jobId: string): Promise<number> {
   await redis.set(keys.cancelled(jobId), String(Date.now()), 'EX', CANCEL_MARK_SECONDS);
   return redis.publish(keys.cancelChannel(), jobId);
 }
 
-export async function isCancelled(redis: Redis | Cluster, keys: Keyspace, jobId: string): Promise<boolean> {
+export async function isCancelled(redis: RedisClient, keys: Keyspace, jobId: string): Promise<boolean> {
   return (await redis.exists(keys.cancelled(jobId))) === 1;
 }
 
+interface CancelChannel {
+  subscriber: RedisClient;
+  subscribed: Promise<unknown>;
+  handlers: Set<(jobId: string) => void>;
+}
+
+/** The cancel channels listened to, per connection and channel: one subscriber for every worker of a process. */
+const channels = new WeakMap<RedisClient, Map<string, CancelChannel>>();
+
 /**
- * Calls `onCancel` with every job id published to the cancel channel, on a connection of its own (a subscribed
- * connection takes no other command); `close` unsubscribes and closes it.
+ * Calls `onCancel` with every job id published to the cancel channel. The workers made on one connection share one
+ * subscriber connection (a subscribed connection takes no other command); `stop` unregisters, and the last one out
+ * closes it. `subscribed` settles once the subscription is in place.
  */
-export async function listenForCancels(redis: Redis | Cluster, keys: Keyspace, onCancel: (jobId: string) => void): Promise<{ close(): Promise<void> }> {
-  const subscriber: Redis | Cluster = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
-  subscriber.on('error', () => {}); // the connection it was made from reports connection errors already
-  subscriber.on('message', (channel: string, message: string) => {
-    if (channel === keys.cancelChannel()) onCancel(message);
-  });
-  await subscriber.subscribe(keys.cancelChannel());
+export function onCancelRequest(redis: RedisClient, keys: Keyspace, onCancel: (jobId: string) => void): { subscribed: Promise<unknown>; stop(): void } {
+  const channel = keys.cancelChannel();
+  const byChannel = channels.get(redis) ?? new Map<string, CancelChannel>();
+  channels.set(redis, byChannel);
+  let entry = byChannel.get(channel);
+  if (entry === undefined) {
+    const subscriber = duplicateRedis(redis, `${keys.prefix}:cancel`);
+    const handlers = new Set<(jobId: string) => void>();
+    subscriber.on('message', (ch: string, jobId: string) => {
+      if (ch === channel) for (const handler of handlers) handler(jobId);
+    });
+    entry = { subscriber, subscribed: subscriber.subscribe(channel), handlers };
+    byChannel.set(channel, entry);
+  }
+  const { subscriber, subscribed, handlers } = entry;
+  handlers.add(onCancel);
   return {
-    async close() {
+    subscribed,
+    stop() {
+      if (!handlers.delete(onCancel) || handlers.size > 0) return;
+      byChannel.delete(channel);
       subscriber.disconnect();
-      await Promise.resolve();
     },
   };
 }
@@ -58,7 +79,7 @@ const FINISHED = new Set(['completed', 'failed', 'unknown']);
  * takes them (a run's later stages also fail with the stage that was running). Undefined when no unfinished job has
  * that id.
  */
-export async function cancelJobs(redis: Redis | Cluster, keys: Keyspace, queues: readonly Queue[], jobId: string, waitMs = 5000): Promise<CancelledJob[] | undefined> {
+export async function cancelJobs(redis: RedisClient, keys: Keyspace, queues: readonly Queue[], jobId: string, waitMs = 5000): Promise<CancelledJob[] | undefined> {
   if (jobId.length > JOB_LIMITS.textChars) throw new InputError(`a job id is at most ${JOB_LIMITS.textChars} characters, got ${jobId.length}`, { field: 'id' });
   const statesOf = () => Promise.all(queues.map(async (queue) => ({ queue: queue.name, state: await queue.getJobState(jobId) })));
   const before = (await statesOf()).filter((s) => !FINISHED.has(s.state));

@@ -21,7 +21,7 @@ import type { JobResult, PayloadInput, QueueName } from '../contracts/queues.js'
 import { isRuntimeCorruption } from '../ml/backend.js';
 import { errorReporter } from '../store/redis.js';
 import { TelemetryStore } from '../store/telemetry.js';
-import { isCancelled, listenForCancels } from './cancellation.js';
+import { isCancelled, onCancelRequest } from './cancellation.js';
 import { withJobContext, type JobContext } from './job-context.js';
 import { bullmqTelemetry } from './tracing.js';
 import { silentLogger, type Logger } from './log.js';
@@ -172,18 +172,12 @@ export function makeWorker<Q extends QueueName>(
     },
   );
   if (redis !== undefined) {
-    // Cancellation requests reach the worker running the job; the listener closes with the worker.
-    let closing = false;
-    const listener = listenForCancels(redis, keys, (id) => {
+    // Cancellation requests reach the worker running the job; the worker stops listening when it closes.
+    const cancels = onCancelRequest(redis, keys, (id) => {
       if (worker.cancelJob(id, 'cancelled')) withJobContext(jobContext(q, { id }), () => log.info(`${q} job ${id} cancelled: stopping it`));
-    }).catch((error: unknown) => {
-      log.error(`${q} worker: not listening for cancellations: ${error instanceof Error ? error.message : String(error)}`);
-      return undefined;
     });
-    worker.on('closing', () => {
-      if (!closing) void listener.then((l) => l?.close());
-      closing = true;
-    });
+    cancels.subscribed.catch((error: unknown) => log.error(`${q} worker: not listening for cancellations: ${error instanceof Error ? error.message : String(error)}`));
+    worker.on('closing', () => cancels.stop());
     const telemetry = new TelemetryStore(redis, keys);
     worker.on('completed', (job) => {
       const seconds = ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;

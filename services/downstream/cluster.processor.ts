@@ -41,7 +41,7 @@ export function createClusterProcessor(deps: ClusterDeps): PipelineProcessor<'cl
     const labels = await labelsFor(deps.datasets, p.dataset, ids);
     const classes = labels ? new Set(labels).size : 0;
     const k = p.k ?? (classes >= 2 ? classes : undefined);
-    const fit = await clusterCodesInThread(codes.values, codes.rows, codes.width, { manifold: p.manifold, method: p.method, k, seed: p.seed, umap: { metric: p.metric }, signal });
+    const fit = await clusterCodesInThread(codes.values, codes.rows, codes.width, { manifold: p.manifold, method: p.method, k, seed: p.seed, umap: { metric: p.metric } }, signal);
     signal?.throwIfAborted(); // before any result is written
     const result: JobResult<'cluster'> = {
       ...target,

@@ -19,8 +19,6 @@ export const CLUSTER_METHODS = ['kmeans'] as const;
 export type ClusterMethod = (typeof CLUSTER_METHODS)[number];
 
 export interface ClusterCodesOptions {
-  /** Stops the UMAP step between rows or epochs when aborted (K-means itself runs in one block). */
-  signal?: AbortSignal;
   /** Space clustered. Default 'none' (the codes). */
   manifold?: Manifold;
   /** Clustering algorithm. Default 'kmeans'. */
@@ -90,8 +88,7 @@ export async function clusterCodes(codes: Float32Array | Float64Array, rows: num
 
   let started = performance.now();
   const umap = manifold === 'umap' ? resolveUmapOptions({ nComponents: k ?? 10, seed, ...options.umap }, rows) : undefined;
-  const embedding = umap ? await umapEmbedding(data, umap, options.signal) : undefined;
-  options.signal?.throwIfAborted();
+  const embedding = umap ? await umapEmbedding(data, umap) : undefined;
   const manifoldSeconds = (performance.now() - started) / 1000;
   const space = embedding ?? data;
 

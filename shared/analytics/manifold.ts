@@ -61,11 +61,11 @@ export function resolveUmapOptions(options: UmapOptions, rows: number): Resolved
   return { ...o, nEpochs: o.nEpochs ?? (rows <= 10_000 ? 500 : 200) };
 }
 
-/** The UMAP embedding of `data` (rows × nComponents, rows in input order); an aborted `signal` stops it between rows or epochs (its reason is thrown). */
-export async function umapEmbedding(data: Matrix, options: UmapOptions = {}, signal?: AbortSignal): Promise<DenseMatrix> {
+/** The UMAP embedding of `data` (rows × nComponents, rows in input order). */
+export async function umapEmbedding(data: Matrix, options: UmapOptions = {}): Promise<DenseMatrix> {
   const x = rowAccess(data, 'data');
   const o = resolveUmapOptions(options, x.rows);
-  const { indices, distances } = await nearestNeighbours(data, o.nNeighbors, o.metric, signal);
+  const { indices, distances } = await nearestNeighbours(data, o.nNeighbors, o.metric);
   const umap = new UMAP({
     nComponents: o.nComponents, nNeighbors: o.nNeighbors, minDist: o.minDist, random: seededRandom(`umap:${o.seed}`),
     nEpochs: o.nEpochs,
@@ -77,7 +77,6 @@ export async function umapEmbedding(data: Matrix, options: UmapOptions = {}, sig
   for (let e = 0; e < epochs; e++) {
     umap.step();
     await yields.due();
-    signal?.throwIfAborted();
   }
   const embedding = umap.getEmbedding();
   const values = new Float64Array(x.rows * o.nComponents);

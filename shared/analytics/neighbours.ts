@@ -22,7 +22,7 @@ export const DISTANCE_METRICS = ['euclidean', 'cosine'] as const;
 export type DistanceMetric = (typeof DISTANCE_METRICS)[number];
 
 /** The `k` nearest rows of every row, the row itself included (UMAP's convention); ties go to the lower index. */
-export async function nearestNeighbours(data: Matrix, k: number, metric: DistanceMetric = 'euclidean', signal?: AbortSignal): Promise<Neighbours> {
+export async function nearestNeighbours(data: Matrix, k: number, metric: DistanceMetric = 'euclidean'): Promise<Neighbours> {
   const { values: x, rows, width } = toFloat64(data, 'data'); // a copy: cosine scales its rows in place
   if (!Number.isInteger(k) || k < 1 || k > rows) throw new InputError(`must be an integer from 1 to the rows (${rows})`, { field: 'k', value: k });
   if (!DISTANCE_METRICS.includes(metric)) throw new InputError(`must be one of ${DISTANCE_METRICS.join(', ')}`, { field: 'metric', value: metric });
@@ -73,7 +73,6 @@ export async function nearestNeighbours(data: Matrix, k: number, metric: Distanc
     indices[i] = Array.from(bestIndex);
     distances[i] = cosine ? Array.from(bestKey, (d) => Math.max(0, d)) : Array.from(bestKey, Math.sqrt);
     await yields.due();
-    signal?.throwIfAborted();
   }
   return { indices, distances };
 }

@@ -2,5 +2,5 @@
 import { clusterCodes, type ClusterCodesOptions } from '../analytics/cluster-codes.js';
 import { answerWith } from './thread-task.js';
 
-await answerWith(({ codes, rows, width, options }: { codes: Float32Array | Float64Array; rows: number; width: number; options: Omit<ClusterCodesOptions, 'signal'> }) =>
+await answerWith(({ codes, rows, width, options }: { codes: Float32Array | Float64Array; rows: number; width: number; options: ClusterCodesOptions }) =>
   clusterCodes(codes, rows, width, options));

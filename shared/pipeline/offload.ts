@@ -19,9 +19,8 @@ import type { ThreadAnswer } from './thread-task.js';
 const threadFile = (name: string) => new URL(`./${name}.thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 /** shared/analytics `clusterCodes` in a worker thread: the same result. */
-export function clusterCodesInThread(codes: Float32Array | Float64Array, rows: number, width: number, options: ClusterCodesOptions = {}): Promise<ClusterCodesResult> {
-  const { signal, ...rest } = options;
-  return runThread<ClusterCodesResult>(threadFile('cluster'), { codes, rows, width, options: rest }, signal);
+export function clusterCodesInThread(codes: Float32Array | Float64Array, rows: number, width: number, options: ClusterCodesOptions = {}, signal?: AbortSignal): Promise<ClusterCodesResult> {
+  return runThread<ClusterCodesResult>(threadFile('cluster'), { codes, rows, width, options }, signal);
 }
 
 /** What {@link svmInThread} returns: the predicted labels of each of `predict`, and the trained model. */

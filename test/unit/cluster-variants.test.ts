@@ -149,5 +149,5 @@ test('clustering in a worker thread (the cluster stage) gives the same result; a
     e instanceof LatentflowError && !e.retryable && /clustering needs at least 3 rows, got 2/.test(e.message));
   const aborted = new AbortController();
   aborted.abort(new Error('stop'));
-  await assert.rejects(clusterCodesInThread(codes, rows, 4, { ...options, signal: aborted.signal }), /stop/);
+  await assert.rejects(clusterCodesInThread(codes, rows, 4, options, aborted.signal), /stop/);
 });

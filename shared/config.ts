@@ -95,11 +95,13 @@ const EnvSchema = z.object({
   LATENTFLOW_JOB_LOCK_MS: z.coerce.number().int().min(500).default(60_000),
   LATENTFLOW_QUEUE_CONCURRENCY: perQueue('n', (t) => positiveInt(t, 100_000) ?? `concurrency "${t}" is not an integer from 1 to 100000`).default({}),
   LATENTFLOW_QUEUE_RATE_LIMIT: perQueue('max/ms', (t) => {
-    const [max, ms] = t.split('/').map((p) => positiveInt(p.trim(), 1e9));
-    return max !== undefined && ms !== undefined && t.split('/').length === 2 ? { max, durationMs: ms } : `rate "${t}" is not max/ms with two positive integers`;
+    const parts = t.split('/');
+    const [max, ms] = parts.map((p) => positiveInt(p.trim(), 1e9));
+    return parts.length === 2 && max !== undefined && ms !== undefined ? { max, durationMs: ms } : `rate "${t}" is not max/ms with two positive integers`;
   }).default({}),
   LATENTFLOW_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LATENTFLOW_LOG_FORMAT: z.enum(LOG_FORMATS).default('text'),
+  // Validated here; shared/pipeline/tracing.ts reads it from the environment, with the exporter's other variables.
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().regex(/^https?:\/\//, 'must start with http:// or https://').pipe(z.url()).optional(),
   LATENTFLOW_WEBHOOK_URL: z.string().regex(/^https?:\/\//, 'must start with http:// or https://').pipe(z.url()).optional(),
   LATENTFLOW_WEBHOOK_SECRET: z.string().min(WEBHOOK_LIMITS.secretChars, `at least ${WEBHOOK_LIMITS.secretChars} characters (e.g. openssl rand -hex 32)`).optional(),
@@ -144,8 +146,6 @@ export interface Config {
   queueLimits: Partial<Record<QueueName, QueueLimits>>;
   logLevel: (typeof LOG_LEVELS)[number];
   logFormat: (typeof LOG_FORMATS)[number];
-  /** OpenTelemetry collector; undefined: no tracing (shared/pipeline/tracing.ts reads the variable itself, with the exporter's others). */
-  otlpEndpoint: string | undefined;
   /** Alert delivery to a webhook; `url` undefined: none (`secret` may still be set on the delivering service). */
   webhook: { url: string | undefined; secret: string | undefined; timeoutMs: number };
   /** How long a record's "already alerted" mark lasts per scope, in ms (each scope also keeps at most `alertsMaxLen` marks). */
@@ -218,7 +218,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     })),
     logLevel: e.LATENTFLOW_LOG_LEVEL,
     logFormat: e.LATENTFLOW_LOG_FORMAT,
-    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     webhook: { url: e.LATENTFLOW_WEBHOOK_URL, secret: e.LATENTFLOW_WEBHOOK_SECRET, timeoutMs: e.LATENTFLOW_WEBHOOK_TIMEOUT_MS },
     alertsDedupMs: e.LATENTFLOW_ALERTS_DEDUP_MS,
     alertCooldownMs: e.LATENTFLOW_ALERT_COOLDOWN_MS,

@@ -6,7 +6,7 @@
  * stage of a run lands in the trace its submission started; plus latentflow's own (stream batches). `startTracing`
  * is called once per process (services, the CLI); ./queues.ts and ./flow.ts pass {@link bullmqTelemetry} to BullMQ.
  */
-import { trace, type Span } from '@opentelemetry/api';
+import { isSpanContextValid, trace, type Span } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -47,7 +47,7 @@ export function bullmqTelemetry(): BullMQOtel | undefined {
 /** The trace id of the span the caller runs in, if any (for log lines). */
 export function currentTraceId(): string | undefined {
   const context = trace.getActiveSpan()?.spanContext();
-  return context !== undefined && context.traceId !== '00000000000000000000000000000000' ? context.traceId : undefined;
+  return context !== undefined && isSpanContextValid(context) ? context.traceId : undefined;
 }
 
 /** Runs `fn` in a new span `name` (a child of the current one) when tracing runs; records a thrown error on it. */

@@ -3,28 +3,17 @@
 // stops an encode between batches without completing its embeddings, and fails a job cancelled before it was taken.
 import assert from 'node:assert/strict';
 import { before, test, type TestContext } from 'node:test';
-import { keyspace } from '../../shared/contracts/keys.js';
-import { QUEUES, type QueueName } from '../../shared/contracts/queues.js';
+import { QUEUES } from '../../shared/contracts/queues.js';
 import { readTable } from '../../shared/data/read-table.js';
 import type { Table } from '../../shared/data/table.js';
 import { initBackend } from '../../shared/ml/backend.js';
 import { loadNativeBlas } from '../../shared/ml/native-blas.js';
 import { cancelJobs } from '../../shared/pipeline/cancellation.js';
 import { makeFlowProducer, submitRun } from '../../shared/pipeline/flow.js';
-import { ModelCache } from '../../shared/pipeline/model-cache.js';
-import { makeQueue, makeWorker, type PipelineQueue } from '../../shared/pipeline/queues.js';
-import { DatasetStore } from '../../shared/store/datasets.js';
-import { EmbeddingStore } from '../../shared/store/embeddings.js';
-import { ModelRegistry } from '../../shared/store/models.js';
-import { RatingsStore } from '../../shared/store/ratings.js';
-import { closeRedis } from '../../shared/store/redis.js';
-import { createClusterProcessor } from '../../services/downstream/cluster.processor.js';
-import { createRunProcessor } from '../../services/downstream/run.processor.js';
-import { createEncodeProcessor } from '../../services/encoder/encode.processor.js';
-import { createTrainProcessor } from '../../services/trainer/train.processor.js';
 import { projectPath } from '../helpers/cli.js';
 import { settled } from '../helpers/jobs.js';
-import { trackedRedis, useRedis } from '../helpers/redis.js';
+import { startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { useRedis } from '../helpers/redis.js';
 
 const fixture = useRedis();
 let digits: Table;
@@ -34,28 +23,21 @@ before(async () => {
   digits = await readTable(projectPath('data/digits.csv.gz'), { idColumn: 'id', labelColumn: 'label' });
 });
 
-function pipeline(t: TestContext) {
-  const keys = keyspace(fixture.prefix());
-  const connection = trackedRedis(fixture.url(), { bullmq: true, name: 'cancellation' });
-  const datasets = new DatasetStore(connection, keys);
-  const models = new ModelRegistry(connection, keys);
-  const embeddings = new EmbeddingStore(connection, keys);
-  const cache = new ModelCache(models);
-  const queues = QUEUES.map((q) => makeQueue(q, connection, keys));
-  const queue = <Q extends QueueName>(q: Q) => queues[QUEUES.indexOf(q)] as unknown as PipelineQueue<Q>;
-  const workers = [
-    makeWorker('train', createTrainProcessor({ datasets, ratings: new RatingsStore(connection, keys), models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
-    makeWorker('encode', createEncodeProcessor({ datasets, models, embeddings, cache }), connection, keys, { concurrency: 1 }),
-    makeWorker('run', createRunProcessor({ embeddings }), connection, keys, { concurrency: 1 }),
-    makeWorker('cluster', createClusterProcessor({ datasets, models, embeddings }), connection, keys, { concurrency: 1 }),
-  ];
-  t.after(async () => {
-    await Promise.all(workers.map((w) => w.close()));
-    await Promise.all(queues.map((q) => q.close()));
-    cache.clear();
-    await closeRedis(connection);
-  });
-  return { keys, connection, datasets, models, embeddings, queues, queue, ready: Promise.all(workers.map((w) => w.waitUntilReady())) };
+/** The in-process pipeline with digits stored, and every queue for cancelJobs. */
+async function pipelineWithDigits(t: TestContext) {
+  const p = startPipeline(t, fixture);
+  await p.datasets.save('digits', digits);
+  return { ...p, queues: QUEUES.map((q) => p.queue(q)) };
+}
+
+/** Trains version 1 of model `digits` (3 epochs) and, with `encode`, stores its codes. */
+async function trainDigits(p: Pipeline, encode = false): Promise<void> {
+  const train = p.queue('train');
+  const trained = await train.add('train', { model: 'digits', dataset: 'digits', options: { codeSize: 8, epochs: 3, seed: 0 } });
+  assert.equal((await settled(train, trained.id!)).state, 'completed');
+  if (!encode) return;
+  const encoded = await p.queue('encode').add('encode', { model: 'digits', dataset: 'digits' });
+  assert.equal((await settled(p.queue('encode'), encoded.id!)).state, 'completed');
 }
 
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -67,9 +49,7 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60
 }
 
 test('cancelling a run stops its training within a second, registers no version, and fails the later stages', async (t) => {
-  const p = pipeline(t);
-  await p.ready;
-  await p.datasets.save('digits', digits);
+  const p = await pipelineWithDigits(t);
   const flows = makeFlowProducer(p.connection, p.keys);
   t.after(() => flows.close());
   // Long enough to be still training when cancelled, on either engine.
@@ -97,11 +77,8 @@ test('cancelling a run stops its training within a second, registers no version,
 });
 
 test('a cancelled encode stops between batches and leaves its embeddings incomplete; a job cancelled before it is taken fails when taken', async (t) => {
-  const p = pipeline(t);
-  await p.datasets.save('digits', digits);
-  const train = p.queue('train');
-  const trained = await train.add('train', { model: 'digits', dataset: 'digits', options: { codeSize: 8, epochs: 3, seed: 0 } });
-  assert.equal((await settled(train, trained.id!)).state, 'completed');
+  const p = await pipelineWithDigits(t);
+  await trainDigits(p);
 
   const encode = p.queue('encode');
   // One record per batch: about two thousand Redis round trips, seconds of work.
@@ -129,13 +106,8 @@ test('a cancelled encode stops between batches and leaves its embeddings incompl
 });
 
 test('a cancelled cluster job stops its UMAP thread within a second and stores no clustering', async (t) => {
-  const p = pipeline(t);
-  await p.datasets.save('digits', digits);
-  const train = p.queue('train');
-  const trained = await train.add('train', { model: 'digits', dataset: 'digits', options: { codeSize: 8, epochs: 3, seed: 0 } });
-  assert.equal((await settled(train, trained.id!)).state, 'completed');
-  const encoded = await p.queue('encode').add('encode', { model: 'digits', dataset: 'digits' });
-  assert.equal((await settled(p.queue('encode'), encoded.id!)).state, 'completed');
+  const p = await pipelineWithDigits(t);
+  await trainDigits(p, true);
 
   const cluster = p.queue('cluster');
   await cluster.add('cluster', { model: 'digits', dataset: 'digits', manifold: 'umap', metric: 'euclidean' }, { jobId: 'umap' });

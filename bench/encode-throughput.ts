@@ -13,7 +13,6 @@
  * encoder count includes loading the model into each process.
  * Prints the machine, Markdown tables and JSON.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,6 +28,7 @@ import { DatasetStore } from '../shared/store/datasets.js';
 import { ModelRegistry } from '../shared/store/models.js';
 import { closeRedis, createRedis } from '../shared/store/redis.js';
 import { startRedisServer, type RedisServer } from '../shared/store/redis-server.js';
+import { startEncoder, type EncoderProcess } from './encoder-process.js';
 import { machine } from './machine.js';
 import { median, percentile } from './stats.js';
 
@@ -45,42 +45,6 @@ interface EndToEnd {
   repeats: number[];
   /** Submit → complete of every job of every repeat, in seconds. */
   latency_seconds: { n: number; p50: number; p95: number; max: number };
-}
-
-/** An encoder process, started like docker-compose would start it; resolves once it logged `ready:`. */
-interface EncoderProcess { child: ChildProcess; log(): string; stop(): Promise<void> }
-
-async function startEncoder(env: Record<string, string>): Promise<EncoderProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/encoder/main.ts'], {
-    cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-20_000);
-      if (stderr.includes('ready:')) resolve();
-    });
-    child.once('error', reject);
-    child.once('exit', (code, signal) => reject(new Error(`encoder exited (${code ?? signal}) before it was ready:\n${stderr}`)));
-  });
-  const timeout = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  try {
-    await ready;
-  } catch (error) {
-    await stop();
-    throw error;
-  } finally {
-    clearTimeout(timeout);
-  }
-  return { child, log: () => stderr, stop };
 }
 
 /** `copies` of `table` with distinct ids (`<id>-<copy>`), no labels. */

@@ -13,24 +13,20 @@
  * LATENTFLOW_STREAM_COUNT=`--count`, block 100 ms, cool-down and drift off.
  * Prints the machine, a Markdown table and JSON.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { keyspace, type Keyspace } from '../shared/contracts/keys.js';
-import { readTable } from '../shared/data/read-table.js';
-import { Autoencoder } from '../shared/ml/autoencoder.js';
-import { initBackend } from '../shared/ml/backend.js';
 import { ModelRegistry } from '../shared/store/models.js';
 import { closeRedis, createRedis } from '../shared/store/redis.js';
 import { startRedisServer, type RedisServer } from '../shared/store/redis-server.js';
-import { SourceStore, STREAM_GROUP } from '../shared/store/sources.js';
+import { SourceStore } from '../shared/store/sources.js';
+import { startEncoder, type EncoderProcess } from './encoder-process.js';
+import { digitsStreamModel, groupProgress } from './stream-setup.js';
 import { machine } from './machine.js';
 import { percentile } from './stats.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const MODEL = 'bench';
 
 interface Run {
@@ -44,38 +40,9 @@ interface Run {
   latency_ms: { n: number; p50: number; p99: number; max: number };
 }
 
-interface EncoderProcess { child: ChildProcess; stop(): Promise<void> }
-
-async function startEncoder(env: Record<string, string>): Promise<EncoderProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/encoder/main.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-20_000);
-      if (stderr.includes('ready:')) resolve();
-    });
-    child.once('exit', (code, signal) => reject(new Error(`encoder exited (${code ?? signal}) before it was ready:\n${stderr}`)));
-  });
-  return {
-    child,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
 async function groupDone(redis: Redis, key: string, total: number): Promise<boolean> {
-  const groups = (await redis.call('XINFO', ['GROUPS', key]).catch(() => [])) as unknown[][];
-  const g = groups.find((x) => x[1] === STREAM_GROUP);
-  if (!g) return false;
-  const f: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < g.length; i += 2) f[String(g[i])] = g[i + 1];
-  return Number(f['entries-read']) >= total && Number(f.pending) === 0 && Number(f.lag) === 0;
+  const { read, pending, lag } = await groupProgress(redis, key);
+  return read >= total && pending === 0 && lag === 0;
 }
 
 async function measure(o: {
@@ -134,15 +101,7 @@ async function main(): Promise<void> {
   const anomalyEvery = Number(values['anomaly-every']);
   if (rates.some((r) => !Number.isFinite(r) || r < 0) || !(seconds > 0) || !(anomalyEvery >= 2)) throw new Error('bad --rates, --seconds or --anomaly-every');
 
-  await initBackend('wasm', () => {});
-  const digits = await readTable(`${root}data/digits.csv.gz`, { idColumn: 'id', labelColumn: 'label' });
-  const model = await Autoencoder.fit(digits, { codeSize: 10, epochs: 3 });
-  const { errors } = model.score(digits);
-  model.threshold = { method: { method: 'quantile', q: 0.99 }, value: Math.max(...errors) * 1.5, rows: digits.rows };
-  const w = digits.width;
-  const row = (i: number, factor: number) => Array.from(digits.values.subarray(i * w, (i + 1) * w), (v) => v * factor).join(',');
-  const rows = Array.from({ length: digits.rows }, (_, i) => row(i, 1));
-  const anomalous = Array.from({ length: 50 }, (_, i) => row(i, 20));
+  const { model, rows, anomalous } = await digitsStreamModel();
 
   let server: RedisServer | undefined;
   let encoder: EncoderProcess | undefined;

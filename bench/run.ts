@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['fmnist', 'fmnist-classify', 'fmnist-cluster', 'dashboard', 'throughput', 'kernels', 'train-speed', 'encode-throughput', 'stream-throughput', 'recirculation', 'hostile', 'autorec', 'detect', 'event-loop'];
+const SUITES = ['fmnist', 'fmnist-classify', 'fmnist-cluster', 'dashboard', 'throughput', 'kernels', 'train-speed', 'encode-throughput', 'stream-throughput', 'recirculation', 'hostile', 'autorec', 'detect', 'event-loop', 'source-flood'];
 const [suite, ...rest] = process.argv.slice(2);
 if (!suite || !SUITES.includes(suite)) {
   console.error(`usage: npm run bench -- <suite> [options]; suites: ${SUITES.join(', ')}`);

@@ -31,6 +31,7 @@
  * | LATENTFLOW_STREAM_BLOCK_MS | 1000 | how long one XREADGROUP waits (a batch is whatever arrived, up to the count) |
  * | LATENTFLOW_STREAM_CLAIM_MS | 30000 | entries delivered but unacknowledged this long (their consumer died) are taken over with XAUTOCLAIM; keep it well above one batch's time |
  * | LATENTFLOW_STREAM_EMBEDDINGS_MAXLEN | 100000 | codes and errors kept per source and model version (embeddings `stream.<source>`); the oldest records are dropped first |
+ * | LATENTFLOW_SOURCE_RATE_LIMIT | 0 | records/s the encoders take in all from a source without its own `--rate-limit`; 0: unlimited |
  * | LATENTFLOW_STREAM_REFRESH_MS | 5000 | how often the sources hash and each `production` alias are re-read (promotions also arrive at once as events) |
  * | LATENTFLOW_DRIFT_FACTOR | 2 | a source drifts when its rolling mean error exceeds factor × the model's baseline error (recovers below (1 + factor) / 2 × baseline) |
  * | LATENTFLOW_DRIFT_ALPHA | 0.001 | false-alarm rate per window of the drift test: each LATENTFLOW_DRIFT_WINDOW anomaly scores of a source are KS-tested against the model's held-out normal scores, p < alpha is a drift alert |
@@ -116,6 +117,7 @@ const EnvSchema = z.object({
   LATENTFLOW_STREAM_CLAIM_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
   LATENTFLOW_STREAM_REFRESH_MS: z.coerce.number().int().min(50).max(3_600_000).default(5000),
   LATENTFLOW_STREAM_EMBEDDINGS_MAXLEN: z.coerce.number().int().min(100).default(100_000),
+  LATENTFLOW_SOURCE_RATE_LIMIT: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   LATENTFLOW_DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
   LATENTFLOW_DASHBOARD_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   LATENTFLOW_DASHBOARD_SESSION_MS: z.coerce.number().int().min(60_000).default(12 * 3_600_000),
@@ -170,6 +172,8 @@ export interface StreamOptions {
   refreshMs: number;
   /** Records whose codes and errors are kept per source and model version (oldest dropped first). */
   embeddingsMaxLen: number;
+  /** Records/s taken from a source that sets no `rateLimit` of its own, across encoders; 0 or unset: unlimited. */
+  rateLimit?: number;
 }
 
 /** REDIS_URL with REDIS_PASSWORD as its password (percent-encoded, as ioredis decodes it) when it carries none. */
@@ -225,7 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stream: {
       count: e.LATENTFLOW_STREAM_COUNT, blockMs: e.LATENTFLOW_STREAM_BLOCK_MS,
       claimMs: e.LATENTFLOW_STREAM_CLAIM_MS, refreshMs: e.LATENTFLOW_STREAM_REFRESH_MS,
-      embeddingsMaxLen: e.LATENTFLOW_STREAM_EMBEDDINGS_MAXLEN,
+      embeddingsMaxLen: e.LATENTFLOW_STREAM_EMBEDDINGS_MAXLEN, rateLimit: e.LATENTFLOW_SOURCE_RATE_LIMIT,
     },
     dashboard: {
       host: e.LATENTFLOW_DASHBOARD_HOST, port: e.LATENTFLOW_DASHBOARD_PORT, token: e.LATENTFLOW_DASHBOARD_TOKEN,

@@ -11,11 +11,13 @@ function addCommand(): Command {
     .argument('<source>', 'source name (letters, digits, ".", "_", "-")')
     .requiredOption('--model <name>', 'model whose production version scores the records')
     .option('--max-len <n>', `approximate stream cap producers should use (XADD ... MAXLEN ~ N); also caps the dead-letter stream (default ${DEFAULT_SOURCE_MAXLEN})`, positiveInteger)
+    .option('--rate-limit <n>', 'records per second the encoders take from this source in all; a flood beyond it waits in the stream instead of delaying other sources (default LATENTFLOW_SOURCE_RATE_LIMIT, 0 there: none)', positiveInteger)
     .option('--json', 'print the source as JSON')
-    .action(async (source: string, opts: { model: string; maxLen?: number; json?: boolean }) => {
+    .action(async (source: string, opts: { model: string; maxLen?: number; rateLimit?: number; json?: boolean }) => {
       checkSource(source);
       await withConnection(async ({ redis, keys }) => {
-        const added = await new SourceStore(redis, keys).add(source, { model: opts.model, ...(opts.maxLen !== undefined ? { maxLen: opts.maxLen } : {}) });
+        const { model, maxLen, rateLimit } = opts;
+        const added = await new SourceStore(redis, keys).add(source, { model, ...(maxLen !== undefined ? { maxLen } : {}), ...(rateLimit !== undefined ? { rateLimit } : {}) });
         if (opts.json === true) return console.log(JSON.stringify(added));
         console.log(`source ${source}: model ${added.model} (production); produce with`);
         console.log(`  XADD ${keys.stream.input(source)} MAXLEN ~ ${added.maxLen} * id <record id> values <v1,v2,...>`);
@@ -35,9 +37,9 @@ function listCommand(): Command {
         const rows = await Promise.all(sources.map(async (s) => ({ ...s, ...(await store.stats(s.source)) })));
         if (opts.json === true) return console.log(JSON.stringify(rows, null, 2));
         if (rows.length === 0) return console.log('no sources (add one: latentflow source add <source> --model NAME)');
-        printRows(['source', 'model', 'stream', 'length', 'pending', 'lag', 'consumers', 'dlq', 'max len'], rows.map((r) => {
+        printRows(['source', 'model', 'stream', 'length', 'pending', 'lag', 'consumers', 'dlq', 'max len', 'rate limit/s'], rows.map((r) => {
           const g = r.groups.find((x) => x.name === STREAM_GROUP);
-          return [r.source, `${r.model}@production`, keys.stream.input(r.source), r.length, g?.pending, g?.lag, g?.consumers, r.dlq, r.maxLen];
+          return [r.source, `${r.model}@production`, keys.stream.input(r.source), r.length, g?.pending, g?.lag, g?.consumers, r.dlq, r.maxLen, r.rateLimit ?? 'default'];
         }));
       }, { name: 'latentflow-source' });
     });

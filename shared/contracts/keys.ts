@@ -95,6 +95,8 @@ export interface Keyspace {
     drift(source: string): string;
     /** List: anomaly scores of one source waiting for their drift-test window to fill (DriftMonitor.test). */
     driftWindow(source: string): string;
+    /** Hash {tokens, at}: the source's ingestion rate-limit bucket, shared by every encoder (stream/rate-limit.ts). */
+    rate(source: string): string;
   };
   /** Hash: source name → JSON source configuration (model, options). */
   sources(): string;
@@ -189,6 +191,7 @@ export function keyspace(prefix = 'lf'): Keyspace {
       dlq: (source) => `${prefix}:dlq:${source}`,
       drift: (source) => `${prefix}:{src:${source}}:drift`,
       driftWindow: (source) => `${prefix}:{src:${source}}:drift:window`,
+      rate: (source) => `${prefix}:{src:${source}}:rate`,
     },
     sources: () => `${prefix}:sources`,
     modelEvents: () => `${prefix}:models:events`,

@@ -23,6 +23,11 @@ export interface SourceConfig {
   model: string;
   /** Approximate length cap (MAXLEN ~) for producers and for the dead-letter stream. Default 100 000. */
   maxLen: number;
+  /**
+   * Records per second the encoders take from the source in all (stream/rate-limit.ts); beyond it the backlog waits
+   * in the stream. Unset: LATENTFLOW_SOURCE_RATE_LIMIT applies (0 there: none).
+   */
+  rateLimit?: number;
   /** ISO time the source was added (or last changed). */
   createdAt: string;
 }
@@ -44,13 +49,15 @@ export interface SourceStats {
 export class SourceStore {
   constructor(private readonly redis: RedisClient, private readonly keys: Keyspace) {}
 
-  /** Adds or replaces a source. InputError naming the field for a bad name, model or maxLen. */
-  async add(source: string, options: { model: string; maxLen?: number }): Promise<SourceInfo> {
+  /** Adds or replaces a source. InputError naming the field for a bad name, model, maxLen or rateLimit. */
+  async add(source: string, options: { model: string; maxLen?: number; rateLimit?: number }): Promise<SourceInfo> {
     checkSource(source);
     checkName(options.model, 'model', 'model');
     const maxLen = options.maxLen ?? DEFAULT_SOURCE_MAXLEN;
     if (!Number.isInteger(maxLen) || maxLen < 1) throw new InputError('must be a positive integer', { field: 'maxLen', value: maxLen });
-    const config: SourceConfig = { model: options.model, maxLen, createdAt: new Date().toISOString() };
+    const { rateLimit } = options;
+    if (rateLimit !== undefined && !isRateLimit(rateLimit)) throw new InputError('must be a positive integer (records per second)', { field: 'rateLimit', value: rateLimit });
+    const config: SourceConfig = { model: options.model, maxLen, ...(rateLimit !== undefined ? { rateLimit } : {}), createdAt: new Date().toISOString() };
     await this.redis.hset(this.keys.sources(), source, JSON.stringify(config));
     return { source, ...config };
   }
@@ -101,6 +108,10 @@ export class SourceStore {
   }
 }
 
+function isRateLimit(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 1;
+}
+
 /** Source names follow NAME_PATTERN (letters, digits, `.`, `_`, `-`). */
 export function checkSource(source: string): void {
   checkName(source, 'source', 'source');
@@ -110,7 +121,10 @@ function parseConfig(json: string): SourceConfig | undefined {
   try {
     const c = JSON.parse(json) as Partial<SourceConfig>;
     if (typeof c.model !== 'string') return undefined;
-    return { model: c.model, maxLen: Number.isInteger(c.maxLen) && c.maxLen! > 0 ? c.maxLen! : DEFAULT_SOURCE_MAXLEN, createdAt: String(c.createdAt ?? '') };
+    return {
+      model: c.model, maxLen: Number.isInteger(c.maxLen) && c.maxLen! > 0 ? c.maxLen! : DEFAULT_SOURCE_MAXLEN,
+      ...(isRateLimit(c.rateLimit) ? { rateLimit: c.rateLimit } : {}), createdAt: String(c.createdAt ?? ''),
+    };
   } catch {
     return undefined;
   }

@@ -36,6 +36,7 @@ import { STREAM_GROUP, type SourceConfig } from '../store/sources.js';
 import { TelemetryStore } from '../store/telemetry.js';
 import { FIELDS_PER_COMMAND, slices, streamEntries, type StreamEntry } from '../store/util.js';
 import { cutUtf8, deadLetterCopy, parseEntry, type StreamRecord } from './entries.js';
+import { SourceRateLimit } from './rate-limit.js';
 import type { StreamOptions } from '../config.js';
 import type { ProductionVersions } from './versions.js';
 
@@ -96,9 +97,13 @@ export class SourceConsumer {
   private lastVersion: number | undefined;
   private wake: (() => void) | undefined;
   private readonly telemetry: TelemetryStore;
+  private readonly rateLimit: SourceRateLimit;
+  /** Rate-limit tokens of the last grant that the read did not use, given back with the next request. */
+  private unused = 0;
 
   constructor(readonly source: string, public config: SourceConfig, private readonly deps: ConsumerDeps) {
     this.telemetry = new TelemetryStore(deps.redis, deps.keys);
+    this.rateLimit = new SourceRateLimit(deps.redis, deps.keys);
   }
 
   private get key(): string {
@@ -128,8 +133,10 @@ export class SourceConsumer {
         if (this.blockingId === undefined && !isCluster(this.blocking!)) this.blockingId = Number(await this.blocking!.call('CLIENT', ['ID']));
         await this.ensureGroup();
         if (Date.now() - this.lastReclaim >= reclaimEvery(this.deps.options.claimMs)) await this.reclaim();
+        const { allowed, limited } = await this.allowance();
         if (this.stopping) break;
-        const entries = await this.read(this.retryOwn ? '0' : '>');
+        const entries = await this.read(this.retryOwn ? '0' : '>', allowed);
+        if (limited) this.unused = allowed - entries.length;
         if (this.retryOwn && entries.length === 0) this.retryOwn = false;
         if (entries.length > 0) await inSpan('stream batch', { 'latentflow.source': this.source, 'latentflow.entries': entries.length }, () => this.handle(entries));
         this.failures = 0;
@@ -162,9 +169,24 @@ export class SourceConsumer {
     this.groupReady = true;
   }
 
-  private async read(from: '>' | '0'): Promise<StreamEntry[]> {
-    const { count, blockMs } = this.deps.options;
-    const block = from === '>' ? ['BLOCK', String(blockMs)] : [];
+  /**
+   * How many entries the next read may take: the batch size, or under a rate limit (the source's own, else the
+   * default) what the source's bucket grants, waiting until it grants some.
+   */
+  private async allowance(): Promise<{ allowed: number; limited: boolean }> {
+    const { count } = this.deps.options;
+    const rate = this.config.rateLimit ?? this.deps.options.rateLimit ?? 0;
+    if (rate <= 0) return { allowed: count, limited: false };
+    for (;;) {
+      const { granted, waitMs } = await this.rateLimit.take(this.source, rate, count, this.unused);
+      this.unused = 0;
+      if (granted > 0 || this.stopping) return { allowed: granted, limited: true };
+      await this.sleep(waitMs);
+    }
+  }
+
+  private async read(from: '>' | '0', count: number): Promise<StreamEntry[]> {
+    const block = from === '>' ? ['BLOCK', String(this.deps.options.blockMs)] : [];
     const reply = await this.blocking!.call('XREADGROUP', ['GROUP', STREAM_GROUP, this.deps.consumer, 'COUNT', String(count), ...block, 'STREAMS', this.key, from]);
     return streamEntries(reply);
   }

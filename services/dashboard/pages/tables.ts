@@ -17,10 +17,10 @@ ${datasets.map((d) => html`<tr><td>${d.name}</td><td class="num">${d.rows}</td><
 export function sourcesPage(sources: (SourceInfo & { stats: SourceStats })[]): string {
   const body = sources.length === 0
     ? html`<p class="muted">No sources yet: <code>latentflow source add NAME --model MODEL</code>.</p>`
-    : html`<table id="sources"><thead><tr><th>source</th><th>model</th><th>stream length</th><th>pending</th><th>lag</th><th>consumers</th><th>dead letters</th><th>since</th></tr></thead><tbody>
+    : html`<table id="sources"><thead><tr><th>source</th><th>model</th><th>stream length</th><th>pending</th><th>lag</th><th>consumers</th><th>dead letters</th><th>rate limit/s</th><th>since</th></tr></thead><tbody>
 ${sources.map((s) => {
     const g = s.stats.groups[0];
-    return html`<tr><td>${s.source}</td><td>${s.model}</td><td class="num">${s.stats.length}</td><td class="num">${g?.pending ?? '-'}</td><td class="num">${g?.lag ?? '-'}</td><td class="num">${g?.consumers ?? 0}</td><td class="num">${s.stats.dlq}</td><td>${s.createdAt}</td></tr>`;
+    return html`<tr><td>${s.source}</td><td>${s.model}</td><td class="num">${s.stats.length}</td><td class="num">${g?.pending ?? '-'}</td><td class="num">${g?.lag ?? '-'}</td><td class="num">${g?.consumers ?? 0}</td><td class="num">${s.stats.dlq}</td><td class="num">${s.rateLimit ?? 'default'}</td><td>${s.createdAt}</td></tr>`;
   })}
 </tbody></table>`;
   return page({ title: 'Sources', section: 'sources', body });

@@ -32,7 +32,7 @@ async function run(): Promise<void> {
   const log = createLogger('downstream', config.logLevel, undefined, config.logFormat);
   const stopTracing = startTracing('downstream');
   if (config.redisUrl === undefined) throw new ConfigError('REDIS_URL is not set: the downstream service takes its jobs from Redis');
-  await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
+  const backend = await initBackend(config.backend, (m) => log.info(m), { blasThreads: config.blasThreads });
   const redis = createRedis(config.redisUrl, { bullmq: true, name: `${config.prefix}:downstream`, cluster: config.redisCluster });
   const keys = keyspace(config.prefix);
   const datasets = new DatasetStore(redis, keys);
@@ -51,7 +51,7 @@ async function run(): Promise<void> {
     makeWorker('classify', createClassifyProcessor({ datasets, models, embeddings }), redis, keys, options),
     makeWorker('detect', createDetectProcessor({ datasets, models, embeddings, alerts, cache }), redis, keys, options),
     makeWorker('run', createRunProcessor({ embeddings }), redis, keys, options),
-    makeWorker('recommend', createRecommendProcessor({ models, recommendations: new RecommendationStore(redis, keys) }), redis, keys, options),
+    makeWorker('recommend', createRecommendProcessor({ models, recommendations: new RecommendationStore(redis, keys), backend: backend.name, blasThreads: config.blasThreads }), redis, keys, options),
     ...(webhook ? [makeWorker('webhook', webhook, redis, keys, options)] : []),
   ];
   const heartbeat = startHeartbeat(redis, keys, { service: 'downstream', log });

@@ -9,9 +9,11 @@ import { selectRows, type Table } from '../../shared/data/table.js';
 import { Autoencoder } from '../../shared/ml/autoencoder.js';
 import { AutoRec } from '../../shared/ml/autorec.js';
 import { checkAutoRecSize, resolveAutoRecConfig } from '../../shared/ml/autorec-config.js';
+import type { BackendName } from '../../shared/ml/backend.js';
 import { resolveModelConfig } from '../../shared/ml/model-config.js';
 import type { EpochProgress } from '../../shared/ml/train.js';
 import { silentLogger, type Logger } from '../../shared/pipeline/log.js';
+import { trainInThread } from '../../shared/pipeline/offload.js';
 import type { PipelineProcessor } from '../../shared/pipeline/queues.js';
 import type { DatasetStore } from '../../shared/store/datasets.js';
 import type { RatingsStore } from '../../shared/store/ratings.js';
@@ -21,8 +23,10 @@ export interface TrainDeps {
   datasets: Pick<DatasetStore, 'meta' | 'load'>;
   ratings: Pick<RatingsStore, 'meta' | 'load'>;
   models: Pick<ModelRegistry, 'register' | 'registerAutoRec' | 'registeredBy' | 'resolve' | 'meta' | 'promote'>;
-  /** The tfjs backend in use, reported in the result. */
-  backend: string;
+  /** The tfjs backend in use: training threads start the same one; reported in the result. */
+  backend: BackendName;
+  /** OpenBLAS threads of a training thread's native addon (LATENTFLOW_BLAS_THREADS). Default 1. */
+  blasThreads?: number;
   /** Where promotion decisions are reported. Default: nowhere. */
   log?: Logger;
 }
@@ -43,7 +47,9 @@ export function createTrainProcessor(deps: TrainDeps): PipelineProcessor<'train'
     // A retry of a job whose model was already registered returns that version instead of adding another (and
     // decides the promotion again, in case the first attempt stopped between the two).
     const key = `train:${job.id}`;
-    const onEpoch = (e: EpochLike) => job.updateProgress(progressOf(e));
+    const onEpoch = (e: EpochLike) => void job.updateProgress(progressOf(e)).catch((error: unknown) => {
+      log.warn(`train ${job.id}: progress not saved: ${error instanceof Error ? error.message : String(error)}`);
+    });
     const meta = (await deps.models.registeredBy(p.model, key))
       ?? (p.kind === 'autorec' ? await trainAutoRec(deps, p, key, onEpoch, signal) : await trainAutoencoder(deps, p, key, onEpoch, signal));
     const result = resultOf(meta, deps.backend);
@@ -55,12 +61,17 @@ export function createTrainProcessor(deps: TrainDeps): PipelineProcessor<'train'
 type EpochLike = Pick<EpochProgress, 'epoch' | 'epochs' | 'loss' | 'seconds'> & { valLoss?: number };
 type TrainPayload = Payload<'train'>;
 
-/** Training stops at the next step once `signal` aborts; nothing is registered then (the abort's reason is thrown). */
-async function trainAutoencoder(deps: TrainDeps, p: Exclude<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => Promise<void>, signal?: AbortSignal): Promise<ModelVersionMeta> {
+/**
+ * Training runs in a model thread (shared/pipeline/offload.ts), off this worker's event loop; once `signal` aborts,
+ * the thread is terminated and nothing is registered (the abort's reason is thrown).
+ */
+async function trainAutoencoder(deps: TrainDeps, p: Exclude<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => void, signal?: AbortSignal): Promise<ModelVersionMeta> {
   // The size limits (a ConfigError: the job fails at once) before any row is read.
   resolveModelConfig(p.options ?? {}, (await deps.datasets.meta(p.dataset)).width);
   const table = await trainingRows(deps.datasets, p.dataset, p.normal);
-  const model = await Autoencoder.fit(table, p.options, { threshold: p.threshold, onEpoch, signal });
+  const task = { kind: 'autoencoder' as const, table, ...(p.options ? { options: p.options } : {}), ...(p.threshold ? { threshold: p.threshold } : {}) };
+  const artifact = await trainInThread({ task, backend: deps.backend, blasThreads: deps.blasThreads }, (e) => onEpoch(e as EpochLike), signal);
+  const model = Autoencoder.fromArtifact(artifact, `the model trained by job ${key}`);
   try {
     signal?.throwIfAborted();
     return await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal, key, backend: deps.backend });
@@ -69,10 +80,12 @@ async function trainAutoencoder(deps: TrainDeps, p: Exclude<TrainPayload, { kind
   }
 }
 
-async function trainAutoRec(deps: TrainDeps, p: Extract<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => Promise<void>, signal?: AbortSignal): Promise<ModelVersionMeta> {
+async function trainAutoRec(deps: TrainDeps, p: Extract<TrainPayload, { kind: 'autorec' }>, key: string, onEpoch: (e: EpochLike) => void, signal?: AbortSignal): Promise<ModelVersionMeta> {
   const { users, items } = await deps.ratings.meta(p.dataset);
   checkAutoRecSize(resolveAutoRecConfig(p.options), users, items);
-  const model = await AutoRec.fit(await deps.ratings.load(p.dataset), p.options, { onEpoch, signal });
+  const task = { kind: 'autorec' as const, ratings: await deps.ratings.load(p.dataset), ...(p.options ? { options: p.options } : {}) };
+  const artifact = await trainInThread({ task, backend: deps.backend, blasThreads: deps.blasThreads }, (e) => onEpoch(e as EpochLike), signal);
+  const model = AutoRec.load(artifact, `the model trained by job ${key}`);
   try {
     signal?.throwIfAborted();
     return await deps.models.registerAutoRec(p.model, model, { dataset: p.dataset, key });

@@ -228,9 +228,15 @@ export class ModelRegistry {
 
   /** The metadata and the loaded AutoRec model of one version (InputError for an autoencoder). The caller disposes the model. */
   async loadAutoRec(name: string, ref: number | string): Promise<{ meta: ModelVersionMeta; model: AutoRec }> {
+    const { meta, bytes } = await this.autoRecArtifact(name, ref);
+    return { meta, model: AutoRec.load(bytes, `model ${name}@${meta.version}`) };
+  }
+
+  /** The metadata and the stored artifact of an AutoRec version, unloaded (to load elsewhere: a worker thread). */
+  async autoRecArtifact(name: string, ref: number | string): Promise<{ meta: ModelVersionMeta; bytes: Buffer }> {
     const { meta, bytes } = await this.artifact(name, ref);
     if (meta.kind !== 'autorec') throw new InputError(`model ${name}@${meta.version} is an autoencoder, not an AutoRec recommender (train one with a train job of kind "autorec")`, { field: 'model', value: name });
-    return { meta, model: AutoRec.load(bytes, `model ${name}@${meta.version}`) };
+    return { meta, bytes };
   }
 
   private async artifact(name: string, ref: number | string): Promise<{ meta: ModelVersionMeta; bytes: Buffer }> {

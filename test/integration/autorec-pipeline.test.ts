@@ -39,7 +39,7 @@ function startWorkers(t: TestContext) {
   const recommendations = new RecommendationStore(connection, keys);
   const workers = [
     makeWorker('train', createTrainProcessor({ datasets: new DatasetStore(connection, keys), ratings: store, models, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
-    makeWorker('recommend', createRecommendProcessor({ models, recommendations }), connection, keys, { concurrency: 1 }),
+    makeWorker('recommend', createRecommendProcessor({ models, recommendations, backend: 'wasm' }), connection, keys, { concurrency: 1 }),
   ];
   const queues = new Map<QueueName, PipelineQueue<QueueName>>();
   t.after(async () => {

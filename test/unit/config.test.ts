@@ -13,7 +13,6 @@ test('configuration defaults when nothing is set', () => {
   assert.equal(c.redisUrl, undefined);
   assert.equal(c.dataDir, path.resolve('data'));
   assert.deepEqual(c.concurrency, { trainer: 1, encoder: 2, downstream: 2 });
-  assert.equal(c.stream.rateLimit, 0);
 });
 
 test('an empty variable counts as unset; numbers and URLs are parsed', () => {
@@ -29,8 +28,6 @@ test('an invalid value names the variable and the value (never a Redis password)
   assert.throws(() => loadConfig({ LATENTFLOW_ENCODER_CONCURRENCY: '0' }), /LATENTFLOW_ENCODER_CONCURRENCY="0"/);
   assert.throws(() => loadConfig({ LATENTFLOW_LOG_FORMAT: 'xml' }), /LATENTFLOW_LOG_FORMAT="xml"/);
   assert.equal(loadConfig({ LATENTFLOW_LOG_FORMAT: 'json' }).logFormat, 'json');
-  assert.throws(() => loadConfig({ LATENTFLOW_SOURCE_RATE_LIMIT: '1.5' }), /LATENTFLOW_SOURCE_RATE_LIMIT="1.5"/);
-  assert.equal(loadConfig({ LATENTFLOW_SOURCE_RATE_LIMIT: '5000' }).stream.rateLimit, 5000);
   assert.throws(() => loadConfig({ REDIS_URL: 'http://user:secret@x' }), (e: unknown) =>
     e instanceof ConfigError && /REDIS_URL/.test(e.message) && !/secret/.test(e.message));
 });

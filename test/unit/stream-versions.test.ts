@@ -45,7 +45,9 @@ test('invalidate (a model event) drops the cached version at once, and a resolut
 });
 
 test('stream settings from the environment, with defaults; a bad value names the variable', () => {
-  assert.deepEqual(loadConfig({}).stream, { count: 256, blockMs: 1000, claimMs: 30_000, refreshMs: 5000, embeddingsMaxLen: 100_000 });
+  assert.deepEqual(loadConfig({}).stream, { count: 256, blockMs: 1000, claimMs: 30_000, refreshMs: 5000, embeddingsMaxLen: 100_000, rateLimit: 0 });
+  assert.equal(loadConfig({ LATENTFLOW_SOURCE_RATE_LIMIT: '5000' }).stream.rateLimit, 5000);
+  assert.throws(() => loadConfig({ LATENTFLOW_SOURCE_RATE_LIMIT: '1.5' }), /LATENTFLOW_SOURCE_RATE_LIMIT="1.5"/);
   assert.deepEqual(loadConfig({ LATENTFLOW_STREAM_COUNT: '10', LATENTFLOW_STREAM_CLAIM_MS: '500' }).stream.claimMs, 500);
   assert.throws(() => loadConfig({ LATENTFLOW_STREAM_CLAIM_MS: 'soon' }), (e: unknown) => e instanceof ConfigError && /LATENTFLOW_STREAM_CLAIM_MS="soon"/.test(e.message));
 });

@@ -17,17 +17,12 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { keyspace, type Keyspace } from '../shared/contracts/keys.js';
-import { ModelRegistry } from '../shared/store/models.js';
-import { closeRedis, createRedis } from '../shared/store/redis.js';
-import { startRedisServer, type RedisServer } from '../shared/store/redis-server.js';
+import type { Keyspace } from '../shared/contracts/keys.js';
 import { SourceStore } from '../shared/store/sources.js';
-import { startEncoder, type EncoderProcess } from './encoder-process.js';
-import { digitsStreamModel, groupProgress } from './stream-setup.js';
+import { digitsStreamModel, groupProgress, startStreamBench, STREAM_MODEL, type StreamBench } from './stream-setup.js';
 import { machine } from './machine.js';
 import { percentile } from './stats.js';
 
-const MODEL = 'bench';
 
 interface Run {
   /** Offered records/s (0: unthrottled). */
@@ -49,7 +44,7 @@ async function measure(o: {
   redis: Redis; subscriber: Redis; keys: Keyspace; rows: string[]; anomalous: string[]; rate: number; seconds: number; anomalyEvery: number;
 }): Promise<Run> {
   const source = `bench-${o.rate}-${randomBytes(2).toString('hex')}`;
-  await new SourceStore(o.redis, o.keys).add(source, { model: MODEL });
+  await new SourceStore(o.redis, o.keys).add(source, { model: STREAM_MODEL });
   const key = o.keys.stream.input(source);
   await sleep(1500); // the encoder picks up new sources within its refresh interval (1 s here)
   const latencies: number[] = [];
@@ -103,24 +98,10 @@ async function main(): Promise<void> {
 
   const { model, rows, anomalous } = await digitsStreamModel();
 
-  let server: RedisServer | undefined;
-  let encoder: EncoderProcess | undefined;
-  const connections: Redis[] = [];
+  let bench: StreamBench | undefined;
   try {
-    server = await startRedisServer();
-    const prefix = `bench_${randomBytes(4).toString('hex')}`;
-    const keys = keyspace(prefix);
-    const redis = createRedis(server.url, { name: 'bench' });
-    const subscriber = createRedis(server.url, { name: 'bench:alerts' });
-    connections.push(redis, subscriber);
-    const registry = new ModelRegistry(redis, keys);
-    const { version } = await registry.register(MODEL, model, { dataset: 'digits' });
-    await registry.promote(MODEL, version);
-    await subscriber.subscribe(keys.alertsChannel());
-    encoder = await startEncoder({
-      REDIS_URL: server.url, LATENTFLOW_PREFIX: prefix, LATENTFLOW_BACKEND: 'wasm', LATENTFLOW_STREAM_COUNT: values.count,
-      LATENTFLOW_STREAM_BLOCK_MS: '100', LATENTFLOW_STREAM_REFRESH_MS: '1000', LATENTFLOW_ALERT_COOLDOWN_MS: '0', LATENTFLOW_DRIFT_FACTOR: '1e12',
-    });
+    bench = await startStreamBench(model, { LATENTFLOW_STREAM_COUNT: values.count });
+    const { redis, subscriber, keys } = bench;
     const runs: Run[] = [];
     for (const rate of rates) {
       const r = await measure({ redis, subscriber, keys, rows, anomalous, rate, seconds, anomalyEvery });
@@ -135,9 +116,7 @@ async function main(): Promise<void> {
     console.log(`\n${JSON.stringify({ machine: machine(), count: Number(values.count), seconds, anomaly_every: anomalyEvery, runs })}`);
   } finally {
     model.dispose();
-    await encoder?.stop();
-    await Promise.all(connections.map((c) => closeRedis(c)));
-    await server?.stop();
+    await bench?.close();
   }
 }
 

@@ -1,10 +1,12 @@
 /**
- * CPU-heavy work off the worker's event loop, in a worker thread per call (node:worker_threads), so that lock
- * renewals, heartbeats, cancellations and `/metrics` stay responsive whatever the job computes: UMAP's neighbour graph
+ * CPU-heavy work off the worker's event loop, in worker threads (node:worker_threads), so that lock renewals,
+ * heartbeats, cancellations and `/metrics` stay responsive whatever the job computes: UMAP's neighbour graph
  * (`initializeFit`) alone blocks ~10 s in one synchronous call on 10k codes, K-means runs in one block, libsvm's
- * training is one synchronous wasm call (6 s on 10k codes), and a training step of a wide model is one long block. A thread starts in a fraction of a second, small next to
- * the work it takes. A job's AbortSignal terminates the thread at once (mid-computation), and the call rejects with
- * the signal's reason; the thread's errors keep their message and retry semantics (./thread-task.ts).
+ * training is one synchronous wasm call (6 s on 10k codes), and a training step of a wide model or a batch of AutoRec
+ * ranking is one long block. Clustering and the SVM get a thread per call (it starts in a fraction of a second, small
+ * next to the work); training and ranking go to a model thread, which has a TensorFlow.js runtime of its own and is
+ * kept for the next task. A job's AbortSignal terminates the thread at once (mid-computation), and the call rejects
+ * with the signal's reason; the thread's errors keep their message and retry semantics (./thread-task.ts).
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';

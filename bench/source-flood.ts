@@ -159,7 +159,7 @@ async function main(): Promise<void> {
   const { model, rows, anomalous } = await digitsStreamModel();
   let bench: StreamBench | undefined;
   try {
-    bench = await startStreamBench(model, { LATENTFLOW_STREAM_COUNT: '256' }, ({ redis, keys }) => new SourceStore(redis, keys).add(QUIET, { model: STREAM_MODEL }).then(() => undefined));
+    bench = await startStreamBench(model, { LATENTFLOW_STREAM_COUNT: '256' }, ({ redis, keys }) => new SourceStore(redis, keys).add(QUIET, { model: STREAM_MODEL }));
     const { url, redis, subscriber, keys } = bench;
     const common = { url, redis, subscriber, keys, rows, anomalous, seconds, quietRate, floodRate, niceness };
     const phases: { phase: Phase; consumed: boolean; limit?: number }[] = [

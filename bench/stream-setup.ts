@@ -69,7 +69,7 @@ export interface StreamBench {
  * channel, and one encoder process (wasm, block 100 ms, sources re-read every second, no cool-down, no drift alerts)
  * with `env` on top; `beforeEncoder` runs first (e.g. adding sources).
  */
-export async function startStreamBench(model: Autoencoder, env: Record<string, string>, beforeEncoder?: (b: Omit<StreamBench, 'close'>) => Promise<void>): Promise<StreamBench> {
+export async function startStreamBench(model: Autoencoder, env: Record<string, string>, beforeEncoder?: (b: Omit<StreamBench, 'close'>) => Promise<unknown>): Promise<StreamBench> {
   const server = await startRedisServer();
   const keys = keyspace(`bench_${randomBytes(4).toString('hex')}`);
   const redis = createRedis(server.url, { name: 'bench' });

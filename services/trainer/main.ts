@@ -26,7 +26,8 @@ async function run(): Promise<void> {
   const keys = keyspace(config.prefix);
   const models = new ModelRegistry(redis, keys);
   const processor = createTrainProcessor({ datasets: new DatasetStore(redis, keys), ratings: new RatingsStore(redis, keys), models, backend: backend.name, blasThreads: config.blasThreads, log });
-  // A job that broke the tfjs runtime fails, then this process closes and exits 1 to be restarted (`shutdown` below).
+  // Training runs in a model thread, whose broken runtime only fails its job; a job that broke this process's own
+  // runtime anyway fails, then this process closes and exits 1 to be restarted (`shutdown` below).
   const common = { lockDuration: config.jobLockMs, onFatal: (error: Error) => shutdown.fatal(error) };
   const worker = makeWorker('train', processor, redis, keys, { concurrency: config.concurrency.trainer, log, ...common });
   const trainQueue = makeQueue('train', redis, keys);

@@ -74,7 +74,7 @@ async function trainAutoencoder(deps: TrainDeps, p: Exclude<TrainPayload, { kind
   const model = Autoencoder.fromArtifact(artifact, `the model trained by job ${key}`);
   try {
     signal?.throwIfAborted();
-    return await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal, key, backend: deps.backend });
+    return await deps.models.register(p.model, model, { dataset: p.dataset, normal: p.normal, key, backend: deps.backend, artifact });
   } finally {
     model.dispose();
   }
@@ -88,7 +88,7 @@ async function trainAutoRec(deps: TrainDeps, p: Extract<TrainPayload, { kind: 'a
   const model = AutoRec.load(artifact, `the model trained by job ${key}`);
   try {
     signal?.throwIfAborted();
-    return await deps.models.registerAutoRec(p.model, model, { dataset: p.dataset, key });
+    return await deps.models.registerAutoRec(p.model, model, { dataset: p.dataset, key, artifact });
   } finally {
     model.dispose();
   }

@@ -116,11 +116,12 @@ export class ModelRegistry {
   /**
    * Registers `model` as a new version of `name` (version = INCR of the counter). The artifact is written first,
    * then the metadata, so a listed version always has its weights. The metadata records the loss curve of its
-   * history and `info.backend` (the backend it was trained on) when given.
+   * history and `info.backend` (the backend it was trained on) when given. `info.artifact`: the model's artifact when
+   * the caller has it already (a training thread's answer), instead of serializing the model again.
    */
-  async register(name: string, model: Autoencoder, info: { dataset: string; normal?: string; key?: string; backend?: string }): Promise<ModelVersionMeta> {
+  async register(name: string, model: Autoencoder, info: { dataset: string; normal?: string; key?: string; backend?: string; artifact?: Uint8Array }): Promise<ModelVersionMeta> {
     const history = model.history;
-    const artifact = model.toArtifact();
+    const artifact = info.artifact !== undefined ? asBuffer(info.artifact) : model.toArtifact();
     return this.store(name, artifact, info.key, {
       dataset: info.dataset, createdAt: model.createdAt, inputWidth: model.inputWidth, codeSize: model.codeSize,
       features: model.features, config: model.config, threshold: model.threshold?.value ?? null,
@@ -135,9 +136,9 @@ export class ModelRegistry {
   }
 
   /** Registers an AutoRec recommender trained on the ratings dataset `info.dataset`, as {@link register} does. */
-  async registerAutoRec(name: string, model: AutoRec, info: { dataset: string; key?: string }): Promise<ModelVersionMeta> {
+  async registerAutoRec(name: string, model: AutoRec, info: { dataset: string; key?: string; artifact?: Uint8Array }): Promise<ModelVersionMeta> {
     const history = model.history;
-    const artifact = model.save();
+    const artifact = info.artifact !== undefined ? asBuffer(info.artifact) : model.save();
     const seconds = history.at(-1)?.seconds ?? 0;
     const vectors = model.config.variant === 'item' ? model.items.length : model.users.length;
     return this.store(name, artifact, info.key, {
@@ -378,4 +379,9 @@ function lossesOf(history: Autoencoder['history']): NonNullable<ModelVersionMeta
     loss: history.epochs.map((e) => round(e.loss)),
     ...(valLoss.length > 0 && valLoss.every((v) => v !== undefined) ? { valLoss: valLoss.map(round) } : {}),
   };
+}
+
+/** The bytes as a Buffer, without a copy (a worker thread's answer arrives as a plain Uint8Array). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
